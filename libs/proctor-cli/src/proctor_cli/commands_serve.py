@@ -1,0 +1,42 @@
+"""``proctor serve <service>`` and ``proctor bench ...``.
+
+Services register themselves under the ``proctor.services`` entry-point group (their
+pyproject), so the CLI never imports a service it does not run.
+"""
+
+from __future__ import annotations
+
+import argparse
+from importlib.metadata import entry_points
+from typing import Any
+
+from proctor_runtime.devinfra import InfraSettings
+
+
+def services() -> dict[str, Any]:
+    return {ep.name: ep for ep in entry_points(group="proctor.services")}
+
+
+def register(sub: Any) -> None:
+    serve = sub.add_parser("serve", help="run one service in the foreground (SIGTERM stops it)")
+    serve.add_argument("service", help=f"one of: {', '.join(sorted(services())) or '(none yet)'}")
+    serve.set_defaults(handler=serve_command)
+    bench = sub.add_parser("bench", help="benchmarks; each prints one JSON object")
+    bench.add_argument("target", choices=["kafka-clients"])
+    bench.add_argument("--messages", type=int, default=50_000)
+    bench.add_argument("--json", action="store_true")
+    bench.set_defaults(handler=bench_command)
+
+
+def serve_command(args: argparse.Namespace) -> dict[str, Any]:
+    known = services()
+    if args.service not in known:
+        raise SystemExit(f"unknown service {args.service!r}; known: {', '.join(sorted(known))}")
+    known[args.service].load()()
+    return {"service": args.service, "stopped": True}
+
+
+def bench_command(args: argparse.Namespace) -> dict[str, Any]:
+    from proctor_cli.bench import kafka_clients
+
+    return kafka_clients.run(InfraSettings().kafka_bootstrap, args.messages)

@@ -1,0 +1,58 @@
+"""``proctor``: the operator CLI. Every ``--json`` output is one JSON object on stdout."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from proctor_cli import commands_demo, commands_infra, commands_serve
+from proctor_runtime.devinfra import InfraError
+from proctor_runtime.logs import configure_logging
+
+Command = Callable[[argparse.Namespace], dict[str, Any]]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="proctor", description=__doc__)
+    parser.add_argument("--log-level", default="WARNING")
+    sub = parser.add_subparsers(dest="command", required=True)
+    commands_infra.register(sub)
+    commands_serve.register(sub)
+    commands_demo.register(sub)
+    return parser
+
+
+def emit(result: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(result, default=str, ensure_ascii=False) + "\n")
+        return
+    text = result.get("text")
+    if isinstance(text, str):
+        sys.stdout.write(text + "\n")
+    else:
+        sys.stdout.write(json.dumps(result, default=str, ensure_ascii=False, indent=2) + "\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    configure_logging("proctor-cli", args.log_level)
+    handler: Command = args.handler
+    try:
+        result = handler(args)
+    except InfraError as exc:
+        logging.getLogger("proctor").debug("infra error", exc_info=True)
+        sys.stderr.write(f"proctor {args.command}: {exc}\n")
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    emit(result, getattr(args, "json", False))
+    return int(result.get("exit_code", 0))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

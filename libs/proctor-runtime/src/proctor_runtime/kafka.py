@@ -1,0 +1,350 @@
+"""Kafka transport on confluent-kafka (librdkafka): an idempotent producer and a consumer loop.
+
+Semantics every service shares (see docs in the README):
+- producer: ``enable.idempotence`` with ``acks=all``; ``send`` resolves only when the broker has
+  the record on all in-sync replicas; keys are candidate ids so one candidate's events stay in order.
+- consumer: auto-commit off; a batch is handled (partitions concurrently, each partition in
+  order) and only then committed. A message that cannot be decoded, or whose handler keeps
+  failing, goes to ``<topic>.dlq`` with the error in headers, then its offset is committed: it
+  never blocks the partition and never disappears. A ``TransientError`` (a dependency is down)
+  is retried with backoff until it succeeds or the loop stops (then it is not committed and is
+  handled again after restart).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import time
+import traceback
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+from google.protobuf.message import DecodeError
+from google.protobuf.message import Message as ProtoMessage
+
+from proctor_runtime import metrics
+
+log = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=ProtoMessage)
+Headers = list[tuple[str, bytes]]
+
+
+class TransientError(Exception):
+    """A dependency is unavailable; the message is fine and must be retried, not dead-lettered."""
+
+
+class PermanentError(Exception):
+    """The message can never be handled (invalid content); dead-letter it at once."""
+
+
+def dlq_topic(topic: str) -> str:
+    return f"{topic}.dlq"
+
+
+class EventProducer:
+    """Idempotent producer; ``await send(...)`` returns once the record is durable."""
+
+    def __init__(self, bootstrap: str, service: str, client_id: str = "",
+                 extra: dict[str, Any] | None = None) -> None:
+        self.service = service
+        config: dict[str, Any] = {
+            "bootstrap.servers": bootstrap,
+            "client.id": client_id or service,
+            "enable.idempotence": True,
+            "acks": "all",
+            "linger.ms": 5,
+            "compression.type": "lz4",
+            "message.timeout.ms": 120_000,
+        }
+        config.update(extra or {})
+        self._producer = Producer(config)
+        self._closed = threading.Event()
+        self._poller = threading.Thread(target=self._poll, name=f"{service}-producer-poll",
+                                        daemon=True)
+        self._poller.start()
+
+    def _poll(self) -> None:
+        while not self._closed.is_set():
+            self._producer.poll(0.1)
+
+    def produce(self, topic: str, key: str, value: bytes, headers: Headers | None = None,
+                on_done: Callable[[KafkaError | None, Message], None] | None = None) -> None:
+        def delivered(err: KafkaError | None, msg: Message) -> None:
+            outcome = "ok" if err is None else "error"
+            metrics.KAFKA_PRODUCED.labels(self.service, topic, outcome).inc()
+            if on_done is not None:
+                on_done(err, msg)
+
+        while True:
+            try:
+                self._producer.produce(topic, value=value, key=key.encode(), headers=headers or [],
+                                       on_delivery=delivered)
+                return
+            except BufferError:  # local queue full: wait for deliveries to drain it
+                time.sleep(0.01)
+
+    async def send(self, topic: str, key: str, message: ProtoMessage,
+                   headers: Headers | None = None) -> tuple[int, int]:
+        return await self.send_raw(topic, key, message.SerializeToString(),
+                                   [*type_headers(message), *(headers or [])])
+
+    async def send_raw(self, topic: str, key: str, value: bytes,
+                       headers: Headers | None = None) -> tuple[int, int]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[tuple[int, int]] = loop.create_future()
+
+        def done(err: KafkaError | None, msg: Message) -> None:
+            def settle() -> None:
+                if future.done():
+                    return
+                if err is not None:
+                    future.set_exception(KafkaException(err))
+                else:
+                    future.set_result((msg.partition() or 0, msg.offset() or 0))
+            loop.call_soon_threadsafe(settle)
+
+        self.produce(topic, key, value, headers, done)
+        return await future
+
+    async def flush(self, timeout_s: float = 30.0) -> int:
+        return await asyncio.to_thread(self._producer.flush, timeout_s)
+
+    async def close(self, timeout_s: float = 30.0) -> None:
+        remaining = await self.flush(timeout_s)
+        if remaining:
+            log.error("producer closed with undelivered messages", extra={"undelivered": remaining})
+        self._closed.set()
+        await asyncio.to_thread(self._poller.join, 2.0)
+
+
+def type_headers(message: ProtoMessage) -> Headers:
+    return [("content-type", b"application/x-protobuf"),
+            ("proctor-type", message.DESCRIPTOR.full_name.encode())]
+
+
+@dataclass(frozen=True)
+class Record(Generic[M]):
+    """A decoded Kafka message handed to a handler."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: str
+    value: M
+    headers: dict[str, bytes]
+    timestamp_ms: int
+
+
+Handler = Callable[[Record[Any]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Subscription:
+    topic: str
+    message_type: type[ProtoMessage]
+    handler: Handler
+
+
+@dataclass
+class _Outcome:
+    commit_offset: int | None = None  # next offset to commit for the partition
+    stop: bool = False
+
+
+@dataclass
+class ConsumerLoop:
+    """Consume ``subscriptions`` in a consumer group, commit after success, dead-letter poison."""
+
+    bootstrap: str
+    group_id: str
+    service: str
+    subscriptions: Sequence[Subscription]
+    producer: EventProducer
+    max_attempts: int = 5
+    backoff_s: float = 0.2
+    max_backoff_s: float = 5.0
+    batch_size: int = 200
+    on_assign: Callable[[list[tuple[str, int]]], None] | None = None
+    on_revoke: Callable[[list[tuple[str, int]]], None] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._by_topic = {s.topic: s for s in self.subscriptions}
+        self._stopping = asyncio.Event()
+        self._stopped = asyncio.Event()
+        config: dict[str, Any] = {
+            "bootstrap.servers": self.bootstrap,
+            "group.id": self.group_id,
+            "client.id": f"{self.service}-{self.group_id}",
+            "enable.auto.commit": False,
+            "enable.auto.offset.store": False,
+            "auto.offset.reset": "earliest",
+            "isolation.level": "read_committed",
+            "partition.assignment.strategy": "cooperative-sticky",
+            "session.timeout.ms": 10_000,
+            "statistics.interval.ms": 5_000,
+            "stats_cb": self._stats,
+        }
+        config.update(self.extra)
+        self._consumer = Consumer(config)
+        self.ready = asyncio.Event()  # set at the first partition assignment
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # --- lifecycle -------------------------------------------------------------------------
+    async def run(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._consumer.subscribe(list(self._by_topic), on_assign=self._assigned,
+                                 on_revoke=self._revoked, on_lost=self._revoked)
+        try:
+            while not self._stopping.is_set():
+                batch = await asyncio.to_thread(self._consumer.consume, self.batch_size, 0.25)
+                if batch:
+                    await self._handle_batch(batch)
+        finally:
+            await asyncio.to_thread(self._consumer.close)  # leaves the group cleanly
+            self._stopped.set()
+
+    async def stop(self) -> None:
+        """Stop taking messages; the batch in flight finishes and is committed first."""
+        self._stopping.set()
+        await self._stopped.wait()
+
+    # --- batches ---------------------------------------------------------------------------
+    async def _handle_batch(self, batch: list[Message]) -> None:
+        by_partition: dict[tuple[str, int], list[Message]] = defaultdict(list)
+        for msg in batch:
+            err = msg.error()
+            if err is not None:
+                if err.code() != KafkaError._PARTITION_EOF:
+                    log.warning("consumer error", extra={"error": str(err)})
+                continue
+            by_partition[(msg.topic() or "", msg.partition() or 0)].append(msg)
+        results = await asyncio.gather(*(self._handle_partition(msgs)
+                                         for msgs in by_partition.values()))
+        offsets = [TopicPartition(topic, partition, outcome.commit_offset)
+                   for (topic, partition), outcome in zip(by_partition, results, strict=True)
+                   if outcome.commit_offset is not None]
+        if offsets:
+            await asyncio.to_thread(self._commit, offsets)
+
+    def _commit(self, offsets: list[TopicPartition]) -> None:
+        try:
+            self._consumer.commit(offsets=offsets, asynchronous=False)
+        except KafkaException as exc:
+            # e.g. the partition was revoked meanwhile: the new owner re-handles from the last
+            # commit, and handlers are idempotent by event id.
+            log.warning("commit failed", extra={"error": str(exc)})
+
+    async def _handle_partition(self, msgs: list[Message]) -> _Outcome:
+        outcome = _Outcome()
+        for msg in msgs:
+            if not await self._handle_one(msg):
+                break  # stopping: leave the rest uncommitted, they are handled after restart
+            outcome.commit_offset = (msg.offset() or 0) + 1
+        return outcome
+
+    async def _handle_one(self, msg: Message) -> bool:
+        """Handle one message: True once it is done (handled or dead-lettered)."""
+        topic = msg.topic() or ""
+        sub = self._by_topic[topic]
+        try:
+            record = self._decode(sub, msg)
+        except PermanentError as exc:
+            await self._dead_letter(msg, exc, attempts=0)
+            return True
+        attempt, delay = 0, self.backoff_s
+        while True:
+            attempt += 1
+            started = time.perf_counter()
+            try:
+                await sub.handler(record)
+            except TransientError as exc:
+                metrics.KAFKA_CONSUMED.labels(self.service, topic, "retried").inc()
+                log.warning("transient failure, retrying", extra={
+                    "topic": topic, "offset": msg.offset(), "attempt": attempt, "error": str(exc)})
+            except PermanentError as exc:
+                await self._dead_letter(msg, exc, attempt)
+                return True
+            except Exception as exc:
+                if attempt >= self.max_attempts:
+                    await self._dead_letter(msg, exc, attempt)
+                    return True
+                metrics.KAFKA_CONSUMED.labels(self.service, topic, "retried").inc()
+                log.warning("handler failed, retrying", extra={
+                    "topic": topic, "offset": msg.offset(), "attempt": attempt, "error": repr(exc)})
+            else:
+                metrics.KAFKA_CONSUMED.labels(self.service, topic, "ok").inc()
+                metrics.KAFKA_HANDLE_SECONDS.labels(self.service, topic).observe(
+                    time.perf_counter() - started)
+                return True
+            if self._stopping.is_set():
+                return False
+            try:
+                await asyncio.wait_for(self._stopping.wait(), timeout=delay)
+                return False
+            except TimeoutError:
+                delay = min(delay * 2, self.max_backoff_s)
+
+    @staticmethod
+    def _decode(sub: Subscription, msg: Message) -> Record[Any]:
+        raw = msg.value()
+        if raw is None:
+            raise PermanentError("empty message value (tombstone) on an event topic")
+        try:
+            value = sub.message_type.FromString(raw)
+        except DecodeError as exc:
+            raise PermanentError(f"cannot decode {sub.message_type.DESCRIPTOR.full_name}: {exc}") from exc
+        headers = {k: (v or b"") for k, v in (msg.headers() or [])}
+        key = msg.key() or b""
+        return Record(topic=msg.topic() or "", partition=msg.partition() or 0,
+                      offset=msg.offset() or 0, key=key.decode(errors="replace"), value=value,
+                      headers=headers, timestamp_ms=msg.timestamp()[1])
+
+    async def _dead_letter(self, msg: Message, exc: BaseException, attempts: int) -> None:
+        topic = msg.topic() or ""
+        error_text = "".join(traceback.format_exception_only(exc)).strip()[:2000]
+        headers: Headers = [(k, v or b"") for k, v in (msg.headers() or [])]
+        headers += [("dlq-error", error_text.encode()), ("dlq-topic", topic.encode()),
+                    ("dlq-partition", str(msg.partition()).encode()),
+                    ("dlq-offset", str(msg.offset()).encode()),
+                    ("dlq-group", self.group_id.encode()),
+                    ("dlq-attempts", str(attempts).encode())]
+        key = (msg.key() or b"").decode(errors="replace")
+        # awaited: the offset is committed only after the DLQ has the message
+        await self.producer.send_raw(dlq_topic(topic), key, msg.value() or b"", headers)
+        metrics.KAFKA_CONSUMED.labels(self.service, topic, "dead_lettered").inc()
+        log.error("message dead-lettered", extra={
+            "topic": topic, "partition": msg.partition(), "offset": msg.offset(),
+            "error": error_text, "attempts": attempts})
+
+    # --- callbacks (run inside consume(), in the consumer's worker thread) ------------------
+    def _assigned(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        metrics.KAFKA_REBALANCES.labels(self.service, "assigned").inc()
+        if self.on_assign:
+            self.on_assign([(tp.topic, tp.partition) for tp in partitions])
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self.ready.set)
+
+    def _revoked(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        metrics.KAFKA_REBALANCES.labels(self.service, "revoked").inc()
+        if self.on_revoke:
+            self.on_revoke([(tp.topic, tp.partition) for tp in partitions])
+
+    def _stats(self, raw: str) -> None:
+        try:
+            stats = json.loads(raw)
+        except ValueError:
+            return
+        for topic, data in stats.get("topics", {}).items():
+            for partition, pdata in data.get("partitions", {}).items():
+                lag = pdata.get("consumer_lag", -1)
+                if partition != "-1" and lag >= 0:
+                    metrics.KAFKA_LAG.labels(self.service, topic, partition).set(lag)
+
