@@ -31,7 +31,7 @@ def test_settings_are_frozen():
     settings = DemoSettings()
     try:
         settings.grpc_port = 1  # type: ignore[misc]
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001
         assert "frozen" in str(exc).lower()
     else:
         raise AssertionError("settings must be immutable")

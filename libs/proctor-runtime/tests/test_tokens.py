@@ -80,3 +80,13 @@ def test_require_role(keys):
         require_role(claims, Role.STAFF)
     with pytest.raises(Unauthenticated):
         require_role(None, Role.STAFF)
+
+
+def test_a_cached_verification_still_expires(keys):
+    signing, public = keys
+    verifier = TokenVerifier([public])
+    token, _ = TokenSigner(signing).issue(sub="c", role=Role.CANDIDATE, ttl_s=60, now=1000)
+    assert verifier.verify(token, now=1010).sub == "c"
+    with pytest.raises(Unauthenticated) as err:
+        verifier.verify(token, now=1000 + 60 + 31)
+    assert err.value.reason == "TOKEN_EXPIRED"

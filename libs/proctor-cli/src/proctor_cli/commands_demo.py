@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 from typing import Any
-
-from proctor_cli.commands_infra import topics_command
 
 
 def register(sub: Any) -> None:
@@ -15,6 +14,10 @@ def register(sub: Any) -> None:
 
 
 def demo_command(args: argparse.Namespace) -> dict[str, Any]:
-    topics = topics_command(argparse.Namespace(all=False))
-    return {"topics": topics["topics"],
-            "text": "infrastructure ready; topics:\n" + topics["text"]}
+    from proctor_cli import demo
+
+    result = asyncio.run(demo.run())
+    states = ", ".join(f"{cid}={state}" for cid, state in result["states"].items())
+    result["text"] = (f"sitting {result['sitting_id']} done: {states}; {result['session_events']} session "
+                      f"events and incidents {result['incidents']} on Kafka")
+    return result

@@ -7,6 +7,7 @@ pyproject), so the CLI never imports a service it does not run.
 from __future__ import annotations
 
 import argparse
+import asyncio
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -22,8 +23,14 @@ def register(sub: Any) -> None:
     serve.add_argument("service", help=f"one of: {', '.join(sorted(services())) or '(none yet)'}")
     serve.set_defaults(handler=serve_command)
     bench = sub.add_parser("bench", help="benchmarks; each prints one JSON object")
-    bench.add_argument("target", choices=["kafka-clients"])
-    bench.add_argument("--messages", type=int, default=50_000)
+    bench.add_argument("target", choices=["kafka-clients", "exam-session"])
+    bench.add_argument("--messages", type=int, default=50_000, help="kafka-clients: messages")
+    bench.add_argument("--candidates", type=int, default=10_000, help="exam-session: simulated candidates")
+    bench.add_argument("--concurrency", type=int, default=200, help="exam-session: candidates in flight")
+    bench.add_argument("--questions", type=int, default=20, help="exam-session: questions per candidate")
+    bench.add_argument("--expected-saves-per-s", type=float, default=700.0,
+                       help="exam-session: sizes the sitting's timeline so answering ends before the end")
+    bench.add_argument("--replicas", type=int, default=1, help="exam-session: service processes")
     bench.add_argument("--json", action="store_true")
     bench.set_defaults(handler=bench_command)
 
@@ -37,6 +44,12 @@ def serve_command(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def bench_command(args: argparse.Namespace) -> dict[str, Any]:
+    # heavy imports only when asked
+    if args.target == "exam-session":
+        from proctor_cli.bench import exam_session
+
+        return asyncio.run(exam_session.run(args.candidates, args.concurrency, args.questions,
+                                            args.expected_saves_per_s, args.replicas))
     from proctor_cli.bench import kafka_clients
 
     return kafka_clients.run(InfraSettings().kafka_bootstrap, args.messages)

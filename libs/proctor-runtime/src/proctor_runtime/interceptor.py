@@ -21,7 +21,7 @@ import grpc
 from grpc.aio import AbortError
 
 from proctor_runtime import metrics
-from proctor_runtime.context import set_claims, set_request_id
+from proctor_runtime.context import current_request_id, set_claims, set_request_id
 from proctor_runtime.errors import DomainError, Unauthenticated
 from proctor_runtime.tokens import TokenVerifier
 
@@ -41,105 +41,110 @@ def error_detail_bytes(error: DomainError, request_id: str) -> bytes:
     return detail.SerializeToString()
 
 
-def _metadata(details: grpc.HandlerCallDetails) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for key, value in details.invocation_metadata or ():
-        if isinstance(value, str):
-            out[key.lower()] = value
-    return out
-
-
 class ServiceInterceptor(grpc.aio.ServerInterceptor):
     def __init__(self, service: str, verifier: TokenVerifier,
                  public_methods: Collection[str] = ()) -> None:
         self.service = service
         self.verifier = verifier
         self.public_methods = frozenset(public_methods)
-
-    def _is_public(self, method: str) -> bool:
-        return method in self.public_methods or method.startswith(ALWAYS_PUBLIC)
+        self._wrapped: dict[str, grpc.RpcMethodHandler] = {}  # one wrapper per method, built once
 
     async def intercept_service(
         self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler:
-        handler = await continuation(handler_call_details)
-        if handler is None:
-            return handler
         method: str = handler_call_details.method  # type: ignore[attr-defined]
-        if method.startswith(ALWAYS_PUBLIC):
+        cached = self._wrapped.get(method)
+        if cached is not None:
+            return cached
+        handler = await continuation(handler_call_details)
+        if handler is None or method.startswith(ALWAYS_PUBLIC):
             return handler
-        meta = _metadata(handler_call_details)
-        call = _Call(self, method, meta)
+        wrapped = _Method(self, method).wrap(handler)
+        self._wrapped[method] = wrapped
+        return wrapped
+
+
+class _Method:
+    """Authentication, metrics and error mapping around one method's behaviour."""
+
+    def __init__(self, owner: ServiceInterceptor, method: str) -> None:
+        self.verifier = owner.verifier
+        self.method = method
+        self.public = method in owner.public_methods
+        self.service = owner.service
+        self.seconds = metrics.GRPC_SECONDS.labels(owner.service, method)
+        self.in_flight = metrics.GRPC_IN_FLIGHT.labels(owner.service)
+        self._handled: dict[str, Any] = {}
+
+    def wrap(self, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
         kwargs: dict[str, Any] = {"request_deserializer": handler.request_deserializer,
                                   "response_serializer": handler.response_serializer}
         if handler.unary_unary:
-            return grpc.unary_unary_rpc_method_handler(call.wrap_unary(handler.unary_unary), **kwargs)
+            return grpc.unary_unary_rpc_method_handler(self.wrap_unary(handler.unary_unary), **kwargs)
         if handler.stream_unary:
-            return grpc.stream_unary_rpc_method_handler(call.wrap_unary(handler.stream_unary), **kwargs)
+            return grpc.stream_unary_rpc_method_handler(self.wrap_unary(handler.stream_unary), **kwargs)
         if handler.unary_stream:
-            return grpc.unary_stream_rpc_method_handler(call.wrap_stream(handler.unary_stream), **kwargs)
-        return grpc.stream_stream_rpc_method_handler(call.wrap_stream(handler.stream_stream), **kwargs)
+            return grpc.unary_stream_rpc_method_handler(self.wrap_stream(handler.unary_stream), **kwargs)
+        return grpc.stream_stream_rpc_method_handler(self.wrap_stream(handler.stream_stream), **kwargs)
 
-
-class _Call:
-    """The per-call wrapper around one handler behaviour."""
-
-    def __init__(self, owner: ServiceInterceptor, method: str, meta: dict[str, str]) -> None:
-        self.owner = owner
-        self.method = method
-        self.meta = meta
-        self.request_id = meta.get("x-request-id") or uuid.uuid4().hex
-
-    def _authenticate(self) -> None:
-        set_request_id(self.request_id)
-        header = self.meta.get("authorization", "")
+    def _authenticate(self, context: grpc.aio.ServicerContext) -> str:
+        """Set the request id and the verified claims for this call; returns the request id."""
+        header, request_id = "", ""
+        for key, value in context.invocation_metadata() or ():
+            if key == "authorization":
+                header = value if isinstance(value, str) else ""
+            elif key == "x-request-id":
+                request_id = value if isinstance(value, str) else ""
+        request_id = request_id or uuid.uuid4().hex
+        set_request_id(request_id)
         if not header:
             set_claims(None)
-            if not self.owner._is_public(self.method):
+            if not self.public:
                 raise Unauthenticated("TOKEN_MISSING",
                                       "this call needs 'authorization: Bearer <token>'",
                                       "缺少身份令牌，请先登录")
-            return
+            return request_id
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise Unauthenticated("TOKEN_INVALID", "authorization must be 'Bearer <token>'",
                                   "身份令牌格式错误")
-        set_claims(self.owner.verifier.verify(token.strip()))
+        set_claims(self.verifier.verify(token.strip()))
+        return request_id
 
-    async def _fail(self, context: grpc.aio.ServicerContext, exc: BaseException) -> str:
+    async def _fail(self, context: grpc.aio.ServicerContext, exc: BaseException) -> None:
         if isinstance(exc, AbortError):
             raise exc
+        request_id = current_request_id()
         if isinstance(exc, DomainError):
-            code = exc.code
-            await context.abort(code, exc.message, trailing_metadata=(
-                (ERROR_DETAIL_KEY, error_detail_bytes(exc, self.request_id)),))
+            await context.abort(exc.code, exc.message, trailing_metadata=(
+                (ERROR_DETAIL_KEY, error_detail_bytes(exc, request_id)),))
         log.exception("unhandled error in %s", self.method)
-        await context.abort(grpc.StatusCode.INTERNAL,
-                            f"internal error (request id {self.request_id})")
-        raise AssertionError("unreachable")  # context.abort always raises
+        await context.abort(grpc.StatusCode.INTERNAL, f"internal error (request id {request_id})")
 
     def _record(self, context: grpc.aio.ServicerContext, started: float, failed: bool) -> None:
-        code = context.code() if hasattr(context, "code") else None
+        code = context.code()
         if code is None:
             name = "UNKNOWN" if failed else "OK"
         else:
             name = code.name if isinstance(code, grpc.StatusCode) else str(code)
-        service = self.owner.service
-        metrics.GRPC_HANDLED.labels(service, self.method, name).inc()
-        metrics.GRPC_SECONDS.labels(service, self.method).observe(time.perf_counter() - started)
-        metrics.GRPC_IN_FLIGHT.labels(service).dec()
+        counter = self._handled.get(name)
+        if counter is None:
+            counter = self._handled[name] = metrics.GRPC_HANDLED.labels(self.service, self.method, name)
+        counter.inc()
+        self.seconds.observe(time.perf_counter() - started)
+        self.in_flight.dec()
 
     def wrap_unary(self, behavior: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
         async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
             started, failed = time.perf_counter(), True
-            metrics.GRPC_IN_FLIGHT.labels(self.owner.service).inc()
+            self.in_flight.inc()
             try:
-                self._authenticate()
+                self._authenticate(context)
                 response = await behavior(request, context)
                 failed = False
                 return response
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - mapped to a status in _fail
                 await self._fail(context, exc)
             finally:
                 self._record(context, started, failed)
@@ -149,13 +154,13 @@ class _Call:
     def wrap_stream(self, behavior: Callable[..., Any]) -> Callable[..., AsyncIterator[Any]]:
         async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
             started, failed = time.perf_counter(), True
-            metrics.GRPC_IN_FLIGHT.labels(self.owner.service).inc()
+            self.in_flight.inc()
             try:
-                self._authenticate()
+                self._authenticate(context)
                 async for item in behavior(request, context):
                     yield item
                 failed = False
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - mapped to a status in _fail
                 await self._fail(context, exc)
             finally:
                 self._record(context, started, failed)

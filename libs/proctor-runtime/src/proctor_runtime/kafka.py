@@ -272,7 +272,7 @@ class ConsumerLoop:
             except PermanentError as exc:
                 await self._dead_letter(msg, exc, attempt)
                 return True
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - a handler bug must not kill the loop
                 if attempt >= self.max_attempts:
                     await self._dead_letter(msg, exc, attempt)
                     return True

@@ -23,12 +23,13 @@ from google.protobuf.message import Message as ProtoMessage
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
+from proctor_runtime.db import Migration, migrate
 from proctor_runtime.kafka import EventProducer
 
 log = logging.getLogger(__name__)
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS outbox (
+CREATE TABLE outbox (
     id bigserial PRIMARY KEY,
     topic text NOT NULL,
     key text NOT NULL,
@@ -39,8 +40,12 @@ CREATE TABLE IF NOT EXISTS outbox (
 """
 
 
+MIGRATIONS = [Migration(1, "outbox_001_create.sql", SCHEMA)]
+
+
 async def ensure_schema(conn: AsyncConnection) -> None:
-    await conn.execute(SCHEMA)
+    """Create the outbox table (a versioned migration of its own, shared by the services)."""
+    await migrate(conn, "outbox", MIGRATIONS)
 
 
 async def add(conn: AsyncConnection, topic: str, key: str, message: ProtoMessage) -> None:
@@ -92,7 +97,7 @@ class OutboxRelay:
         try:
             while await self.publish_pending():
                 pass
-        except Exception:
+        except Exception:  # noqa: BLE001 - left for the next start, nothing is lost
             log.warning("outbox not drained at shutdown; it resumes at the next start")
 
     async def publish_pending(self) -> int:

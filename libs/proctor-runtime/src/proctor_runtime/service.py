@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 from collections.abc import Awaitable, Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,6 +45,7 @@ class ServiceHost:
     settings: BaseServiceSettings
     grpc_services: Collection[str]  # full names, e.g. "proctor.exam.v1.ExamSession"
     public_methods: Collection[str] = ()
+    clock: Callable[[], float] = time.time  # token expiry is checked against this clock
     server: grpc.aio.Server = field(init=False)
     health: health.aio.HealthServicer = field(init=False)
     port: int = field(init=False, default=0)
@@ -54,7 +56,7 @@ class ServiceHost:
     stop_hooks: list[Hook] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        verifier = TokenVerifier.from_setting(self.settings.token_public_keys)
+        verifier = TokenVerifier.from_setting(self.settings.token_public_keys, self.clock)
         self.interceptor = ServiceInterceptor(self.settings.service_name, verifier,
                                               self.public_methods)
         self.server = grpc.aio.server(interceptors=[self.interceptor], options=GRPC_OPTIONS)

@@ -23,6 +23,8 @@ class BaseServiceSettings(BaseSettings):
     kafka_bootstrap: str = "127.0.0.1:19092"
     kafka_client_id: str = ""
     kafka_group_id: str = ""
+    # where a consumer group without a committed offset starts: earliest (production) or latest
+    kafka_offset_reset: str = "earliest"
     database_url: SecretStr = SecretStr("postgresql://proctor@127.0.0.1:15432/proctor")
     db_pool_min: int = 1
     db_pool_max: int = 10

@@ -12,7 +12,8 @@ import base64
 import json
 import secrets
 import time
-from collections.abc import Iterable, Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -106,8 +107,13 @@ class TokenSigner:
 
 
 class TokenVerifier:
-    def __init__(self, public_keys: Iterable[str]) -> None:
+    def __init__(self, public_keys: Iterable[str], clock: Callable[[], float] = time.time,
+                 cache_size: int = 50_000) -> None:
+        self.clock = clock
         self._keys: dict[str, Ed25519PublicKey] = {}
+        # tokens whose signature was verified: a client sends the same token on every call
+        self._verified: OrderedDict[str, Claims] = OrderedDict()
+        self._cache_size = cache_size
         for entry in public_keys:
             entry = entry.strip()
             if not entry:
@@ -116,10 +122,26 @@ class TokenVerifier:
             self._keys[kid] = Ed25519PublicKey.from_public_bytes(_b64d(raw))
 
     @classmethod
-    def from_setting(cls, value: str) -> TokenVerifier:
-        return cls(value.split(","))
+    def from_setting(cls, value: str, clock: Callable[[], float] = time.time) -> TokenVerifier:
+        return cls(value.split(","), clock)
 
     def verify(self, token: str, now: float | None = None) -> Claims:
+        current = now if now is not None else self.clock()
+        claims = self._verified.get(token)
+        if claims is None:
+            claims = self._verify_signature(token)
+            self._verified[token] = claims
+            if len(self._verified) > self._cache_size:
+                self._verified.popitem(last=False)
+        if current > claims.exp + CLOCK_SKEW_S:
+            raise Unauthenticated("TOKEN_EXPIRED", "the token has expired; sign in again",
+                                  "令牌已过期，请重新登录")
+        if claims.iat and current + CLOCK_SKEW_S < claims.iat:
+            raise Unauthenticated("TOKEN_NOT_YET_VALID", "the token is not valid yet",
+                                  "令牌尚未生效")
+        return claims
+
+    def _verify_signature(self, token: str) -> Claims:
         bad = Unauthenticated("TOKEN_INVALID", "the token is malformed or its signature is invalid",
                               "令牌无效")
         if len(token) > MAX_TOKEN_BYTES:
@@ -140,13 +162,6 @@ class TokenVerifier:
             key.verify(signature, body)
         except InvalidSignature:
             raise bad from None
-        current = now if now is not None else time.time()
-        if current > claims.exp + CLOCK_SKEW_S:
-            raise Unauthenticated("TOKEN_EXPIRED", "the token has expired; sign in again",
-                                  "令牌已过期，请重新登录")
-        if claims.iat and current + CLOCK_SKEW_S < claims.iat:
-            raise Unauthenticated("TOKEN_NOT_YET_VALID", "the token is not valid yet",
-                                  "令牌尚未生效")
         return claims
 
 

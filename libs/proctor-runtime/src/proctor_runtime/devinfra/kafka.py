@@ -90,7 +90,7 @@ class KafkaBroker:
                              "log_level": 0, "logger": _quiet})
         try:
             meta = admin.list_topics(timeout=timeout_s)
-        except Exception:
+        except Exception:  # noqa: BLE001 - any failure means "not ready yet"
             return False
         return len(meta.brokers) >= 1
 

@@ -1,0 +1,270 @@
+"""The local sitting end to end: real service processes, a compressed timeline, scripted candidates.
+
+What exists so far is exercised for real: exam-session as its own process on PostgreSQL and Kafka,
+the sitting created from a spec, the candidate list imported from a CSV through the same code as
+``proctor import-candidates``, and scripted candidates driving the gRPC API as the desktop
+client and the phone app would. Face login (auth-face, issue 4) and recordings (media-ingest,
+issue 5) are not built yet: the demo signs each face-login token with the local dev auth-face key,
+and the sitting does not require the room-scan recording.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import sys
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import grpc
+from confluent_kafka import Consumer
+
+from proctor.common.v1 import common_pb2
+from proctor.events.v1 import incident_pb2, session_pb2
+from proctor.exam.v1 import exam_session_pb2 as pb
+from proctor.exam.v1 import exam_session_pb2_grpc
+from proctor_cli import commands_exam, sitting_spec
+from proctor_cli.local import LocalStack
+from proctor_runtime.devinfra import InfraSettings
+from proctor_runtime.devinfra.keys import keyring
+from proctor_runtime.events import ts
+from proctor_runtime.interceptor import ERROR_DETAIL_KEY
+from proctor_runtime.tokens import Role, TokenSigner
+from proctor_runtime.topics import INCIDENTS, SESSION_EVENTS
+
+CANDIDATES = [  # id, name, room, script
+    ("c-alice", "Alice 李", "room-1", "honest"),
+    ("c-bob", "Bob 王", "room-1", "impatient"),
+    ("c-carol", "Carol 张", "room-2", "offline"),
+    ("c-dave", "Dave 刘", "room-2", "late"),
+    ("c-erin", "Erin 陈", "room-2", "leaves"),
+]
+
+
+@dataclass
+class Log:
+    lines: list[str] = field(default_factory=list)
+    t0: float = field(default_factory=time.monotonic)
+
+    def __call__(self, who: str, what: str) -> None:
+        line = f"[{time.monotonic() - self.t0:6.1f}s] {who:<8} {what}"
+        self.lines.append(line)
+        print(line, file=sys.stderr, flush=True)
+
+
+def _reason(exc: grpc.aio.AioRpcError) -> str:
+    for key, value in exc.trailing_metadata() or ():
+        if key == ERROR_DETAIL_KEY:
+            detail = common_pb2.ErrorDetail.FromString(value)
+            return f"{exc.code().name} {detail.reason}: {detail.message_zh} / {detail.message_en}"
+    return f"{exc.code().name}: {exc.details()}"
+
+
+class Candidate:
+    def __init__(self, stub: exam_session_pb2_grpc.ExamSessionStub, auth: TokenSigner, sitting_id: str,
+                 cid: str, log: Log) -> None:
+        self.stub, self.sitting_id, self.cid, self.log = stub, sitting_id, cid, log
+        self.token = auth.issue(sub=cid, role=Role.CANDIDATE, ttl_s=3600, sitting_id=sitting_id,
+                                candidate_id=cid, device_id=f"desk-{cid}")[0]
+        self.md = (("authorization", f"Bearer {self.token}"),)
+        self.ids = {"sitting_id": sitting_id, "candidate_id": cid}
+        self.phone_md: tuple[tuple[str, str], ...] = ()
+
+    async def try_(self, label: str, call: Any) -> Any:
+        try:
+            result = await call
+        except grpc.aio.AioRpcError as exc:
+            self.log(self.cid, f"{label}: refused — {_reason(exc)}")
+            return None
+        self.log(self.cid, f"{label}: ok")
+        return result
+
+    async def login_and_bind(self) -> None:
+        await self.try_("face login", self.stub.Login(pb.LoginRequest(**self.ids, face_login_token=self.token)))
+        code = await self.stub.IssueBindCode(pb.IssueBindCodeRequest(**self.ids), metadata=self.md)
+        bound = await self.try_(f"phone binds with QR code {code.bind_code}", self.stub.BindPhone(
+            pb.BindPhoneRequest(qr_payload=code.qr_payload, device=common_pb2.DeviceInfo(
+                kind=common_pb2.DEVICE_KIND_PHONE, device_id=f"phone-{self.cid}"))))
+        if bound:
+            self.phone_md = (("authorization", f"Bearer {bound.device_token}"),)
+
+    async def heartbeat(self, phone: bool = False) -> None:
+        kind = common_pb2.DEVICE_KIND_PHONE if phone else common_pb2.DEVICE_KIND_DESKTOP
+        await self.stub.Heartbeat(pb.HeartbeatRequest(**self.ids, device_kind=kind,
+                                                      client_time=ts(datetime.now(UTC))),
+                                  metadata=self.phone_md if phone else self.md)
+
+    async def answer_all(self, questions: int, offline_from: int | None = None) -> list[pb.OfflineOp]:
+        """Answer every question in order; from ``offline_from`` on, only log the ops locally."""
+        offline: list[pb.OfflineOp] = []
+        for i in range(questions):
+            option = "ABCD"[(i + len(self.cid)) % 4]
+            if offline_from is not None and i >= offline_from:
+                now = ts(datetime.now(UTC))
+                offline.append(pb.OfflineOp(client_request_id=uuid.uuid4().hex, client_sequence=2 * i,
+                                            client_time=now, save=pb.OfflineSave(
+                                                question_id=f"q{i}", answer=pb.AnswerPayload(single_choice=option))))
+                if i + 1 < questions:
+                    offline.append(pb.OfflineOp(client_request_id=uuid.uuid4().hex, client_sequence=2 * i + 1,
+                                                client_time=now, advance=pb.OfflineAdvance(from_question_id=f"q{i}")))
+                continue
+            await self.stub.SaveAnswer(pb.SaveAnswerRequest(**self.ids, question_id=f"q{i}",
+                                                            answer=pb.AnswerPayload(single_choice=option),
+                                                            client_request_id=uuid.uuid4().hex), metadata=self.md)
+            if i + 1 < questions:
+                await self.stub.Advance(pb.AdvanceRequest(**self.ids, from_question_id=f"q{i}",
+                                                          client_request_id=uuid.uuid4().hex), metadata=self.md)
+        return offline
+
+
+def _spec(sitting_id: str, start: datetime) -> dict[str, Any]:
+    return {"sitting_id": sitting_id, "name": "本地演示 local demo sitting", "kind": "formal",
+            "timeline": {"start": start.isoformat(), "duration": "60s", "login_opens": "-25s",
+                         "waiting_room_opens": "-15s", "last_entry": "+20s", "upload_deadline": "+25s"},
+            "questions": [{"id": f"q{i}", "type": "single_choice", "options": list("ABCD"),
+                           "content": f"bank://demo/q{i}"} for i in range(6)],
+            "policy": {"require_room_scan": False, "abandon_grace": "8s", "heartbeat_interval": "2s"}}
+
+
+async def run() -> dict[str, Any]:
+    infra = InfraSettings()
+    stack = LocalStack(infra, extra_env={"SWEEP_INTERVAL_S": "0.5"})
+    log = Log()
+    try:
+        service = await stack.start("exam-session")
+        log("demo", f"exam-session serving on {service.target} (metrics :{service.metrics_port})")
+        return await _sitting(service.target, infra, log)
+    finally:
+        await stack.stop()
+
+
+async def _sitting(target: str, infra: InfraSettings, log: Log) -> dict[str, Any]:
+    keys = keyring(infra)
+    auth, admin = TokenSigner(keys.signing["auth-face"]), TokenSigner(keys.signing["admin"])
+    staff = (("authorization", f"Bearer {admin.issue(sub='demo-staff', role=Role.STAFF, ttl_s=3600)[0]}"),)
+    sitting_id = f"demo-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+    start = datetime.now(UTC) + timedelta(seconds=25)
+    async with grpc.aio.insecure_channel(target) as channel:
+        stub = exam_session_pb2_grpc.ExamSessionStub(channel)
+        sitting = await stub.CreateSitting(pb.CreateSittingRequest(
+            sitting=sitting_spec.to_proto(_spec(sitting_id, start))), metadata=staff)
+        log("staff", f"sitting {sitting_id} created: start {start:%H:%M:%S}, last entry +20 s, end +60 s")
+        csv_path = infra.state / "demo" / f"{sitting_id}.csv"
+        csv_path.parent.mkdir(parents=True, exist_ok=True)
+        with csv_path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["candidate_id", "name", "id_photo", "sitting_id", "room_id"])
+            writer.writerows([cid, name, f"photos/{cid}.jpg", sitting_id, room] for cid, name, room, _ in CANDIDATES)
+        rows, _ = commands_exam.read_candidates(csv_path)
+        imported = await stub.ImportCandidates(pb.ImportCandidatesRequest(rows=rows), metadata=staff)
+        log("staff", f"imported {imported.created} candidates from {csv_path.name}")
+        people = {cid: Candidate(stub, auth, sitting_id, cid, log) for cid, _, _, _ in CANDIDATES}
+        scripts = {cid: script for cid, _, _, script in CANDIDATES}
+        end = sitting.timeline.end.ToDatetime(UTC)
+        deadline = sitting.timeline.upload_deadline.ToDatetime(UTC)
+        await asyncio.gather(*(_play(people[cid], scripts[cid], start, end, len(sitting.questions))
+                               for cid in people))
+        await _wait_until(deadline + timedelta(seconds=2))
+        states = {}
+        for cid in people:
+            status = await stub.GetCandidateState(pb.GetCandidateStateRequest(sitting_id=sitting_id,
+                                                                              candidate_id=cid), metadata=staff)
+            states[cid] = common_pb2.CandidateState.Name(status.candidate.state).replace("CANDIDATE_STATE_", "")
+            sheet = await stub.ExportAnswerSheet(pb.ExportAnswerSheetRequest(
+                sitting_id=sitting_id, candidate_id=cid, allow_partial=True), metadata=staff) \
+                if status.candidate.attempt_number else None
+            answered = sum(1 for a in sheet.answers if a.answer.WhichOneof("value")) if sheet else 0
+            flagged = sum(len(a.flagged) for a in sheet.answers) if sheet else 0
+            log("result", f"{cid}: {states[cid]}, {answered} answers, {flagged} flagged"
+                + (f", zero score ({status.zero_score_reason})" if status.candidate.zero_score else ""))
+    events = await asyncio.to_thread(_count_events, infra.kafka_bootstrap, sitting_id)
+    log("kafka", f"{events['session_events']} session events, incidents: {events['incidents']}")
+    return {"sitting_id": sitting_id, "states": states, **events, "log": log.lines}
+
+
+async def _wait_until(when: datetime) -> None:
+    delay = (when - datetime.now(UTC)).total_seconds()
+    if delay > 0:
+        await asyncio.sleep(delay)
+
+
+async def _play(c: Candidate, script: str, start: datetime, end: datetime, questions: int) -> None:
+    if script == "late":
+        await _wait_until(start + timedelta(seconds=22))
+        await c.try_("face login after the last entry", c.stub.Login(pb.LoginRequest(
+            **c.ids, face_login_token=c.token)))
+        return
+    await c.login_and_bind()
+    beats = asyncio.create_task(_heartbeats(c, end, stop_after=None if script != "leaves" else 33.0))
+    await _wait_until(start - timedelta(seconds=14))
+    await c.try_("enter the waiting room", c.stub.EnterWaitingRoom(pb.EnterWaitingRoomRequest(**c.ids),
+                                                                   metadata=c.md))
+    if script == "impatient":
+        await c.try_("enter before the start", c.stub.Enter(pb.EnterRequest(**c.ids), metadata=c.md))
+    await _wait_until(start + timedelta(seconds=1))
+    entered = await c.try_("enter the exam", c.stub.Enter(pb.EnterRequest(**c.ids), metadata=c.md))
+    if entered is None:
+        beats.cancel()
+        return
+    if script == "offline":
+        ops = await c.answer_all(questions, offline_from=2)
+        c.log(c.cid, f"network lost: {len(ops)} answers kept offline")
+        beats.cancel()
+        await _wait_until(end + timedelta(seconds=3))
+        await c.heartbeat()
+        result = await c.try_("reconnects and syncs offline answers", c.stub.SyncOfflineAnswers(
+            pb.SyncOfflineAnswersRequest(**c.ids, ops=ops), metadata=c.md))
+        if result:
+            outcomes = Counter(pb.OfflineOpOutcome.Name(r.outcome) for r in result.results)
+            c.log(c.cid, f"offline sync: {dict(outcomes)}")
+        return
+    if script == "leaves":
+        await c.answer_all(2)
+        c.log(c.cid, "closes the client and never comes back")
+        await beats
+        return
+    await c.answer_all(questions)
+    if script == "impatient":
+        await c.try_("submit early", c.stub.Finish(pb.FinishRequest(**c.ids), metadata=c.md))
+    await _wait_until(end + timedelta(seconds=1))
+    await c.try_("confirm the end", c.stub.Finish(pb.FinishRequest(**c.ids), metadata=c.md))
+    beats.cancel()
+
+
+async def _heartbeats(c: Candidate, end: datetime, stop_after: float | None) -> None:
+    started = time.monotonic()
+    while datetime.now(UTC) < end + timedelta(seconds=2):
+        if stop_after is not None and time.monotonic() - started > stop_after:
+            return
+        try:
+            await c.heartbeat()
+            await c.heartbeat(phone=True)
+        except grpc.aio.AioRpcError:
+            pass
+        await asyncio.sleep(2)
+
+
+def _count_events(bootstrap: str, sitting_id: str) -> dict[str, Any]:
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"demo-{uuid.uuid4().hex}",
+                         "auto.offset.reset": "earliest"})
+    consumer.subscribe([SESSION_EVENTS.name, INCIDENTS.name])
+    sessions, incidents = 0, Counter[str]()
+    idle_until = time.monotonic() + 8
+    while time.monotonic() < idle_until:
+        msg = consumer.poll(0.5)
+        if msg is None or msg.error():
+            continue
+        if msg.topic() == SESSION_EVENTS.name:
+            event = session_pb2.SessionEvent.FromString(msg.value())
+            sessions += event.meta.sitting_id == sitting_id
+        else:
+            inc = incident_pb2.IncidentEvent.FromString(msg.value())
+            if inc.meta.sitting_id == sitting_id and inc.change == incident_pb2.INCIDENT_CHANGE_OPENED:
+                incidents[common_pb2.IncidentKind.Name(inc.incident.kind).replace("INCIDENT_KIND_", "")] += 1
+        idle_until = max(idle_until, time.monotonic() + 2)
+    consumer.close()
+    return {"session_events": sessions, "incidents": dict(incidents)}

@@ -1,0 +1,23 @@
+import pytest
+
+from proctor_runtime.errors import ResourceExhausted
+from proctor_runtime.ratelimit import RateLimiter
+
+
+def test_bucket_allows_the_burst_then_refuses_then_refills():
+    limiter = RateLimiter(per_minute=6)
+    for _ in range(6):
+        limiter.check("peer-a", now=100.0)
+    with pytest.raises(ResourceExhausted) as err:
+        limiter.check("peer-a", now=100.0)
+    assert err.value.reason == "RATE_LIMITED"
+    assert int(err.value.metadata["retry_after_ms"]) == 10_000
+    limiter.check("peer-b", now=100.0)  # other keys are independent
+    limiter.check("peer-a", now=110.0)  # one token back after 10 s
+
+
+def test_key_table_is_bounded():
+    limiter = RateLimiter(per_minute=1, max_keys=10)
+    for i in range(100):
+        limiter.check(f"k{i}", now=0.0)
+    assert len(limiter._buckets) == 10

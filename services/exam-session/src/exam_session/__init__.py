@@ -1,0 +1,1 @@
+"""exam-session: sittings, the candidate state machine, answering and device binding."""

@@ -1,0 +1,43 @@
+"""A real exam-session (in process) on the real PostgreSQL and Kafka, with a controllable clock."""
+
+import asyncio
+import uuid
+from datetime import timedelta
+
+import grpc
+import pytest
+from exam_harness import START, Clock, Harness
+from pydantic import SecretStr
+
+from exam_session.app import build
+from exam_session.config import Settings
+from proctor.exam.v1 import exam_session_pb2_grpc
+from proctor_runtime.tokens import TokenSigner, generate_key
+from proctor_runtime.topics import ensure_topics, new_topics
+
+
+@pytest.fixture
+async def harness(pg_dsn, kafka_bootstrap):
+    ensure_topics(kafka_bootstrap, new_topics())
+    auth_signing, auth_public = generate_key("auth-face-1")
+    admin_signing, admin_public = generate_key("admin-1")
+    exam_signing, exam_public = generate_key("exam-session-1")
+    settings = Settings(
+        database_url=SecretStr(pg_dsn), kafka_bootstrap=kafka_bootstrap,
+        kafka_group_id=f"exam-session-test-{uuid.uuid4().hex[:6]}", kafka_offset_reset="latest",
+        token_signing_key=SecretStr(exam_signing),
+        token_public_keys=",".join([auth_public, admin_public, exam_public]),
+        sweep_interval_s=3600, shutdown_grace_s=1)
+    clock = Clock(START - timedelta(minutes=40))
+    host = await build(settings, clock)
+    await host.start()
+    async with asyncio.timeout(30):
+        await host.consumers[0].ready.wait()
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{host.port}")
+    h = Harness(exam_session_pb2_grpc.ExamSessionStub(channel), host, clock, TokenSigner(auth_signing),
+                TokenSigner(admin_signing))
+    yield h
+    await channel.close()
+    await host.stop()
+
+
