@@ -414,3 +414,45 @@ async def test_create_sitting_validates_and_is_idempotent(harness):
     bad.timeline.last_entry.CopyFrom(bad.timeline.end)
     await refused(h.stub.CreateSitting(pb.CreateSittingRequest(sitting=bad), metadata=h.staff()),
                   grpc.StatusCode.INVALID_ARGUMENT, "TIMELINE_ORDER")
+
+
+async def test_unknown_sitting_and_candidate_are_not_found(harness):
+    h = harness
+    await setup_sitting(h, candidates=1)
+    await refused(h.stub.GetSitting(pb.GetSittingRequest(sitting_id="nope"), metadata=h.staff()),
+                  grpc.StatusCode.NOT_FOUND, "SITTING_NOT_FOUND")
+    await refused(h.stub.GetCandidateState(pb.GetCandidateStateRequest(sitting_id=h.sitting_id, candidate_id="zz"),
+                                           metadata=h.staff()), grpc.StatusCode.NOT_FOUND, "CANDIDATE_NOT_FOUND")
+
+
+async def test_telemetry_is_deduplicated_and_help_messages_reach_kafka(harness, kafka_bootstrap):
+    from proctor.events.v1 import messaging_pb2, telemetry_pb2
+    from proctor_runtime.topics import CLIENT_TELEMETRY, HELP_MESSAGES
+
+    h = harness
+    await setup_sitting(h, candidates=1)
+    h.clock.move_to(START - timedelta(minutes=20))
+    md = await walk_to_waiting(h, "c0")
+    samples = [common_pb2.TelemetrySample(kind=common_pb2.TELEMETRY_KIND_DISPLAY_COUNT, sequence=i, value=2)
+               for i in (1, 2, 3)]
+    req = pb.ReportTelemetryRequest(sitting_id=h.sitting_id, candidate_id="c0", device_kind=1, samples=samples)
+    first = await h.stub.ReportTelemetry(req, metadata=md)
+    again = await h.stub.ReportTelemetry(req, metadata=md)
+    assert (first.accepted, first.duplicates, again.accepted, again.duplicates) == (3, 0, 0, 3)
+    too_many = pb.ReportTelemetryRequest(sitting_id=h.sitting_id, candidate_id="c0", device_kind=1,
+                                         samples=[common_pb2.TelemetrySample(sequence=i) for i in range(501)])
+    await refused(h.stub.ReportTelemetry(too_many, metadata=md), grpc.StatusCode.INVALID_ARGUMENT, "BATCH_TOO_LARGE")
+    help_req = pb.SendHelpMessageRequest(sitting_id=h.sitting_id, candidate_id="c0",
+                                         text="摄像头无法打开 <script>alert(1)</script>", client_message_id="m1")
+    sent = await h.stub.SendHelpMessage(help_req, metadata=md)
+    replay = await h.stub.SendHelpMessage(help_req, metadata=md)
+    assert replay.duplicate and replay.message.message_id == sent.message.message_id
+    await refused(h.stub.SendHelpMessage(pb.SendHelpMessageRequest(sitting_id=h.sitting_id, candidate_id="c0",
+                                                                   text="x" * 2001, client_message_id="m2"),
+                                         metadata=md), grpc.StatusCode.INVALID_ARGUMENT, "MESSAGE_TOO_LONG")
+    telemetry = await asyncio.to_thread(kafka_events, kafka_bootstrap, CLIENT_TELEMETRY.name,
+                                        telemetry_pb2.ClientTelemetry, h.sitting_id, 1)
+    assert [s.sequence for s in telemetry[0].samples] == [1, 2, 3] and telemetry[0].room_id == "r1"
+    helps = await asyncio.to_thread(kafka_events, kafka_bootstrap, HELP_MESSAGES.name,
+                                    messaging_pb2.HelpMessage, h.sitting_id, 1)
+    assert len(helps) == 1 and helps[0].message.text.startswith("摄像头无法打开")

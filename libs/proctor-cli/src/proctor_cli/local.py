@@ -56,6 +56,7 @@ class LocalStack:
     extra_env: dict[str, str] = field(default_factory=dict)
     # database per service (default proctor_<service>); benchmarks use a throwaway one
     databases: dict[str, str] = field(default_factory=dict)
+    log_dir: Path | None = None  # default <state>/logs
 
     def env_for(self, name: str, replica: int = 0) -> dict[str, str]:
         _module, prefix, _, offset = SERVICES[name]
@@ -80,7 +81,7 @@ class LocalStack:
         """Start one replica of a service (replicas share the database and the consumer group)."""
         module, _prefix, grpc_name, offset = SERVICES[name]
         offset += 100 * replica
-        log_dir = self.infra.state / "logs"
+        log_dir = self.log_dir or self.infra.state / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)
         key = name if replica == 0 else f"{name}-{replica}"
         log_file = log_dir / f"{key}.log"

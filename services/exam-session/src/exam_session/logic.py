@@ -72,6 +72,7 @@ class ExamSessionLogic:
     # --- plumbing ------------------------------------------------------------------------------------
     @asynccontextmanager
     async def tx(self) -> AsyncIterator[Tx]:
+        """One transaction; the events it queued go to the outbox in the same commit."""
         async with self.pool.connection() as conn:
             async with conn.transaction():
                 t = Tx(conn, [])
