@@ -23,7 +23,8 @@ def register(sub: Any) -> None:
     serve.add_argument("service", help=f"one of: {', '.join(sorted(services())) or '(none yet)'}")
     serve.set_defaults(handler=serve_command)
     bench = sub.add_parser("bench", help="benchmarks; each prints one JSON object")
-    bench.add_argument("target", choices=["kafka-clients", "exam-session"])
+    bench.add_argument("target", choices=["kafka-clients", "exam-session", "auth-face"])
+    bench.add_argument("--frames", type=int, default=200, help="auth-face: verifications to time")
     bench.add_argument("--messages", type=int, default=50_000, help="kafka-clients: messages")
     bench.add_argument("--candidates", type=int, default=10_000, help="exam-session: simulated candidates")
     bench.add_argument("--concurrency", type=int, default=200, help="exam-session: candidates in flight")
@@ -50,6 +51,10 @@ def bench_command(args: argparse.Namespace) -> dict[str, Any]:
 
         return asyncio.run(exam_session.run(args.candidates, args.concurrency, args.questions,
                                             args.expected_saves_per_s, args.replicas))
+    if args.target == "auth-face":
+        from proctor_faces.bench import bench
+
+        return {"benchmark": "auth-face", **bench(args.frames)}
     from proctor_cli.bench import kafka_clients
 
     return kafka_clients.run(InfraSettings().kafka_bootstrap, args.messages)

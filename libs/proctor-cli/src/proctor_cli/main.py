@@ -30,7 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def emit(result: dict[str, Any], as_json: bool) -> None:
     if as_json:
-        sys.stdout.write(json.dumps(result, default=str, ensure_ascii=False) + "\n")
+        data = {k: v for k, v in result.items() if k not in ("text", "exit_code")}
+        sys.stdout.write(json.dumps(data, default=str, ensure_ascii=False) + "\n")
         return
     text = result.get("text")
     if isinstance(text, str):
