@@ -29,7 +29,7 @@ def cli(*args: str, env: dict[str, str]) -> dict:
 
 @pytest.fixture
 async def stack(kafka_broker, postgres, monkeypatch, tmp_path):
-    base = str(random.randrange(30000, 60000, 200))
+    base = str(random.randrange(20000, 32000, 200))  # below the ephemeral port range
     monkeypatch.setenv("PROCTOR_SERVICE_PORT_BASE", base)
     s = LocalStack(databases={"exam-session": f"proctor_test_{base}"}, log_dir=tmp_path / "logs")
     await s.start("exam-session")

@@ -22,6 +22,7 @@ from proctor_runtime.devinfra.keys import keyring
 # service -> (python module, env prefix, gRPC service name, port offset)
 SERVICES: dict[str, tuple[str, str, str, int]] = {
     "exam-session": ("exam_session", "EXAM_SESSION_", "proctor.exam.v1.ExamSession", 10),
+    "auth-face": ("auth_face", "AUTH_FACE_", "proctor.auth.v1.AuthFace", 20),
 }
 
 

@@ -9,7 +9,14 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from proctor_cli import commands_demo, commands_eval, commands_exam, commands_infra, commands_serve
+from proctor_cli import (
+    commands_auth,
+    commands_demo,
+    commands_eval,
+    commands_exam,
+    commands_infra,
+    commands_serve,
+)
 from proctor_runtime.devinfra import InfraError
 from proctor_runtime.logs import configure_logging
 
@@ -25,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands_demo.register(sub)
     commands_exam.register(sub)
     commands_eval.register(sub)
+    commands_auth.register(sub)
     return parser
 
 

@@ -90,13 +90,18 @@ class OutboxRelay:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=self.idle_poll_s)
 
-    async def stop(self) -> None:
-        """Publish what is pending (best effort), then stop."""
+    async def stop(self, timeout_s: float = 10.0) -> None:
+        """Publish what is pending (best effort, bounded), then stop. Rows left over stay in the
+        table and are published at the next start: nothing is lost."""
         self._stopping = True
         self._wake.set()
-        try:
+
+        async def drain() -> None:
             while await self.publish_pending():
                 pass
+
+        try:
+            await asyncio.wait_for(drain(), timeout_s)
         except Exception:  # noqa: BLE001 - left for the next start, nothing is lost
             log.warning("outbox not drained at shutdown; it resumes at the next start")
 

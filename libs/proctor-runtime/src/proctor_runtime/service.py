@@ -3,8 +3,8 @@
 Start order: metrics endpoint and gRPC server up with health NOT_SERVING; start-up hooks
 (migrations, model warm-up, dependency checks); consumers started; health SERVING.
 SIGTERM order (house style): health NOT_SERVING; consumers stop taking work, finish and commit
-the batch in flight; the gRPC server stops with a grace period; producers flush; stop hooks
-(pools closed) run last.
+the batch in flight; the gRPC server stops with a grace period; stop hooks drain outboxes and
+close pools; producers flush last.
 """
 
 from __future__ import annotations
@@ -104,13 +104,14 @@ class ServiceHost:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         await self.server.stop(self.settings.shutdown_grace_s)
-        for producer in self.producers:
-            await producer.close()
+        # stop hooks run while producers are still open: they drain outboxes before pools close
         for hook in reversed(self.stop_hooks):
             try:
                 await hook()
             except Exception:
                 log.exception("stop hook failed")
+        for producer in self.producers:
+            await producer.close()
         if self._metrics_server is not None:
             self._metrics_server.shutdown()
             self._metrics_server.server_close()

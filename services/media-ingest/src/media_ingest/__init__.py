@@ -1,0 +1,1 @@
+"""media-ingest: resumable, verifiable upload of every recording."""
