@@ -1,11 +1,14 @@
 """The local sitting end to end: real service processes, a compressed timeline, scripted candidates.
 
-What exists so far is exercised for real: exam-session as its own process on PostgreSQL and Kafka,
-the sitting created from a spec, the candidate list imported from a CSV through the same code as
-``proctor import-candidates``, and scripted candidates driving the gRPC API as the desktop
-client and the phone app would. Face login (auth-face, issue 4) and recordings (media-ingest,
-issue 5) are not built yet: the demo signs each face-login token with the local dev auth-face key,
-and the sitting does not require the room-scan recording.
+What exists so far is exercised for real: exam-session and auth-face as their own processes on
+PostgreSQL and Kafka, the sitting created from a spec, the candidate list imported from a CSV
+through the same code as ``proctor import-candidates``, every candidate enrolled in auth-face from a
+real photo, and scripted candidates driving the gRPC API as the desktop client and the phone app
+would. A scripted client cannot turn its head on request: one candidate shows that holding up a
+photo fails the liveness challenge, and then staff admit each candidate through auth-face's
+audited override (claim code -> real auth-face session token). Answering the liveness challenge
+with real clip frames is the simulator's job (issue 9). Recordings (media-ingest, issue 5) are
+not served yet, so the sitting does not require the room-scan recording.
 """
 
 from __future__ import annotations
@@ -18,18 +21,21 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import grpc
 from confluent_kafka import Consumer
 
+from proctor.auth.v1 import auth_face_pb2 as apb
+from proctor.auth.v1 import auth_face_pb2_grpc
 from proctor.common.v1 import common_pb2
 from proctor.events.v1 import incident_pb2, session_pb2
 from proctor.exam.v1 import exam_session_pb2 as pb
 from proctor.exam.v1 import exam_session_pb2_grpc
 from proctor_cli import commands_exam, sitting_spec
 from proctor_cli.local import LocalStack
-from proctor_runtime.devinfra import InfraSettings
+from proctor_runtime.devinfra import InfraSettings, repo_root
 from proctor_runtime.devinfra.keys import keyring
 from proctor_runtime.events import ts
 from proctor_runtime.interceptor import ERROR_DETAIL_KEY
@@ -65,11 +71,10 @@ def _reason(exc: grpc.aio.AioRpcError) -> str:
 
 
 class Candidate:
-    def __init__(self, stub: exam_session_pb2_grpc.ExamSessionStub, auth: TokenSigner, sitting_id: str,
+    def __init__(self, stub: exam_session_pb2_grpc.ExamSessionStub, token: str, sitting_id: str,
                  cid: str, log: Log) -> None:
         self.stub, self.sitting_id, self.cid, self.log = stub, sitting_id, cid, log
-        self.token = auth.issue(sub=cid, role=Role.CANDIDATE, ttl_s=3600, sitting_id=sitting_id,
-                                candidate_id=cid, device_id=f"desk-{cid}")[0]
+        self.token = token  # the session token auth-face issued
         self.md = (("authorization", f"Bearer {self.token}"),)
         self.ids = {"sitting_id": sitting_id, "candidate_id": cid}
         self.phone_md: tuple[tuple[str, str], ...] = ()
@@ -135,16 +140,18 @@ async def run() -> dict[str, Any]:
     stack = LocalStack(infra, extra_env={"SWEEP_INTERVAL_S": "0.5"})
     log = Log()
     try:
-        service = await stack.start("exam-session")
-        log("demo", f"exam-session serving on {service.target} (metrics :{service.metrics_port})")
-        return await _sitting(service.target, infra, log)
+        exam = await stack.start("exam-session")
+        log("demo", f"exam-session serving on {exam.target} (metrics :{exam.metrics_port})")
+        auth = await stack.start("auth-face", timeout_s=180)
+        log("demo", f"auth-face serving on {auth.target} (model pack loaded and warm)")
+        return await _sitting(exam.target, auth.target, infra, log)
     finally:
         await stack.stop()
 
 
-async def _sitting(target: str, infra: InfraSettings, log: Log) -> dict[str, Any]:
+async def _sitting(target: str, auth_target: str, infra: InfraSettings, log: Log) -> dict[str, Any]:
     keys = keyring(infra)
-    auth, admin = TokenSigner(keys.signing["auth-face"]), TokenSigner(keys.signing["admin"])
+    admin = TokenSigner(keys.signing["admin"])
     staff = (("authorization", f"Bearer {admin.issue(sub='demo-staff', role=Role.STAFF, ttl_s=3600)[0]}"),)
     sitting_id = f"demo-{datetime.now(UTC):%Y%m%d-%H%M%S}"
     start = datetime.now(UTC) + timedelta(seconds=25)
@@ -162,7 +169,8 @@ async def _sitting(target: str, infra: InfraSettings, log: Log) -> dict[str, Any
         rows, _ = commands_exam.read_candidates(csv_path)
         imported = await stub.ImportCandidates(pb.ImportCandidatesRequest(rows=rows), metadata=staff)
         log("staff", f"imported {imported.created} candidates from {csv_path.name}")
-        people = {cid: Candidate(stub, auth, sitting_id, cid, log) for cid, _, _, _ in CANDIDATES}
+        tokens = await _face_gate(auth_target, sitting_id, staff, log)
+        people = {cid: Candidate(stub, tokens[cid], sitting_id, cid, log) for cid, _, _, _ in CANDIDATES}
         scripts = {cid: script for cid, _, _, script in CANDIDATES}
         end = sitting.timeline.end.ToDatetime(UTC)
         deadline = sitting.timeline.upload_deadline.ToDatetime(UTC)
@@ -184,6 +192,75 @@ async def _sitting(target: str, infra: InfraSettings, log: Log) -> dict[str, Any
     events = await asyncio.to_thread(_count_events, infra.kafka_bootstrap, sitting_id)
     log("kafka", f"{events['session_events']} session events, incidents: {events['incidents']}")
     return {"sitting_id": sitting_id, "states": states, **events, "log": log.lines}
+
+
+def _photos() -> list[tuple[str, bytes]]:
+    """Real ID photos: the shared verification set when present, else faces shipped in PyPI packages."""
+    shared = repo_root().parent / "shared" / "testdata" / "faces" / "verification"
+    if shared.is_dir():
+        found = [(d.name, next(iter(sorted(d.glob("*.jpg"))), None)) for d in sorted(shared.iterdir()) if d.is_dir()]
+        return [(name, path.read_bytes()) for name, path in found if path is not None]
+    import cv2
+    import numpy as np
+    from skimage import data
+
+    astronaut = cv2.imencode(".jpg", cv2.cvtColor(np.asarray(data.astronaut()), cv2.COLOR_RGB2BGR))[1].tobytes()
+    import insightface
+
+    hanks = (Path(insightface.__file__).parent / "data" / "images" / "Tom_Hanks_54745.png").read_bytes()
+    return [("astronaut", astronaut), ("tom_hanks", hanks)]
+
+
+def _webcam_frame(photo: bytes) -> bytes:
+    import cv2
+    import numpy as np
+
+    image = cv2.imdecode(np.frombuffer(photo, np.uint8), cv2.IMREAD_COLOR)
+    scale = min(640 / image.shape[1], 480 / image.shape[0], 1.0)
+    small = cv2.resize(image, (int(image.shape[1] * scale), int(image.shape[0] * scale)))
+    return cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes()
+
+
+async def _face_gate(target: str, sitting_id: str, staff: Any, log: Log) -> dict[str, str]:
+    """Enrol every candidate from a real photo, show a held-up photo failing liveness, then admit each
+    candidate through the audited staff override; returns auth-face session tokens."""
+    photos = _photos()
+    tokens: dict[str, str] = {}
+    async with grpc.aio.insecure_channel(target) as channel:
+        auth = auth_face_pb2_grpc.AuthFaceStub(channel)
+        for i, (cid, _, _, _) in enumerate(CANDIDATES):
+            label, photo = photos[i % len(photos)]
+            enrolled = await auth.EnrolCandidate(apb.EnrolCandidateRequest(
+                sitting_id=sitting_id, candidate_id=cid, id_photo=photo), metadata=staff)
+            issues = ", ".join(apb.QualityIssueCode.Name(x.code) for x in enrolled.quality.issues) or "none"
+            log(cid, f"enrolled from a real photo ({label}): {enrolled.enrolled}, quality issues: {issues}")
+        cid, device = CANDIDATES[0][0], common_pb2.DeviceInfo(kind=common_pb2.DEVICE_KIND_DESKTOP,
+                                                              device_id=f"desk-{CANDIDATES[0][0]}")
+        challenge = await auth.StartLivenessChallenge(apb.StartLivenessChallengeRequest(
+            sitting_id=sitting_id, candidate_id=cid, device=device))
+        steps = ", ".join(apb.LivenessAction.Name(s.action).replace("LIVENESS_ACTION_", "") for s in challenge.steps)
+        now = datetime.now(UTC)
+        held_up = _webcam_frame(photos[0][1])  # the ID photo held up to a 640x480 webcam
+        frames = apb.FrameSet(frames=[apb.CapturedFrame(jpeg=held_up, capture_time=ts(now + timedelta(
+            milliseconds=120 * k)), step_index=min(k // 4, len(challenge.steps) - 1)) for k in range(12)])
+        result = await auth.VerifyLogin(apb.VerifyLoginRequest(challenge_id=challenge.challenge_id,
+                                                               sitting_id=sitting_id, candidate_id=cid,
+                                                               device=device, frames=frames))
+        failures = ", ".join(apb.LoginFailureReason.Name(f.reason).replace("LOGIN_FAILURE_REASON_", "")
+                             for f in result.failures)
+        log(cid, f"face login holding up a photo for challenge [{steps}]: verified={result.verified} "
+            f"({failures}); {result.attempts_remaining} attempts left")
+        for cid, _, _, _ in CANDIDATES:
+            device = common_pb2.DeviceInfo(kind=common_pb2.DEVICE_KIND_DESKTOP, device_id=f"desk-{cid}")
+            override = await auth.StaffOverride(apb.StaffOverrideRequest(
+                sitting_id=sitting_id, candidate_id=cid, kind=apb.OVERRIDE_KIND_ADMIT, device_id=device.device_id,
+                reason="demo: scripted client cannot follow head-movement prompts",
+                client_request_id=f"demo-{cid}"), metadata=staff)
+            claimed = await auth.ClaimOverride(apb.ClaimOverrideRequest(
+                sitting_id=sitting_id, candidate_id=cid, claim_code=override.claim_code, device=device))
+            tokens[cid] = claimed.session_token
+        log("staff", f"admitted {len(tokens)} candidates by audited override; auth-face issued their session tokens")
+    return tokens
 
 
 async def _wait_until(when: datetime) -> None:
