@@ -101,9 +101,15 @@ class TokenSigner:
         issued = int(now if now is not None else time.time())
         claims = Claims(sub=sub, role=role, iat=issued, exp=issued + ttl_s,
                         jti=secrets.token_urlsafe(12), kid=self.kid, **fields)
+        return self.sign(claims), claims
+
+    def sign(self, claims: Claims) -> str:
+        """Sign fully specified claims (their ``kid`` must be this signer's). Ed25519 is
+        deterministic: the same claims always give the same token."""
+        if claims.kid != self.kid:
+            raise ValueError(f"claims name key {claims.kid!r}, this signer holds {self.kid!r}")
         body = claims.to_json()
-        token = f"{PREFIX}.{_b64e(body)}.{_b64e(self._key.sign(body))}"
-        return token, claims
+        return f"{PREFIX}.{_b64e(body)}.{_b64e(self._key.sign(body))}"
 
 
 class TokenVerifier:

@@ -5,32 +5,19 @@ which makes a retried RefreshSession return the token it returned the first time
 
 from __future__ import annotations
 
-import base64
-
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-from proctor_runtime.tokens import PREFIX, Claims, Role
-
-
-def _b64e(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _b64d(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+from proctor_runtime.tokens import Claims, Role, TokenSigner
 
 
 class SessionTokenIssuer:
     def __init__(self, signing_key: str) -> None:
         if ":" not in signing_key:
             raise ValueError("AUTH_FACE_TOKEN_SIGNING_KEY must be 'kid:base64url(seed)'")
-        self.kid, seed = signing_key.split(":", 1)
-        self._key = Ed25519PrivateKey.from_private_bytes(_b64d(seed))
+        self._signer = TokenSigner(signing_key)
+        self.kid = self._signer.kid
 
     def issue(self, *, session_id: str, sitting_id: str, candidate_id: str, device_id: str, iat: int,
               exp: int, origin: str) -> tuple[str, Claims]:
         claims = Claims(sub=candidate_id, role=Role.CANDIDATE, exp=exp, iat=iat, jti=session_id, kid=self.kid,
                         sitting_id=sitting_id, candidate_id=candidate_id, device_id=device_id,
                         extra={"origin": origin, "iss": "auth-face"})
-        body = claims.to_json()
-        return f"{PREFIX}.{_b64e(body)}.{_b64e(self._key.sign(body))}", claims
+        return self._signer.sign(claims), claims
