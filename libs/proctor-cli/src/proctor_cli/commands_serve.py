@@ -23,10 +23,11 @@ def register(sub: Any) -> None:
     serve.add_argument("service", help=f"one of: {', '.join(sorted(services())) or '(none yet)'}")
     serve.set_defaults(handler=serve_command)
     bench = sub.add_parser("bench", help="benchmarks; each prints one JSON object")
-    bench.add_argument("target", choices=["kafka-clients", "exam-session", "auth-face"])
+    bench.add_argument("target", choices=["kafka-clients", "exam-session", "exam-session-scale", "auth-face"])
     bench.add_argument("--frames", type=int, default=200, help="auth-face: verifications to time")
     bench.add_argument("--messages", type=int, default=50_000, help="kafka-clients: messages")
-    bench.add_argument("--candidates", type=int, default=10_000, help="exam-session: simulated candidates")
+    bench.add_argument("--candidates", type=int, default=None,
+                       help="exam-session: simulated candidates (10,000); exam-session-scale: imported (1,000,000)")
     bench.add_argument("--concurrency", type=int, default=200, help="exam-session: candidates in flight")
     bench.add_argument("--questions", type=int, default=20, help="exam-session: questions per candidate")
     bench.add_argument("--expected-saves-per-s", type=float, default=700.0,
@@ -49,8 +50,12 @@ def bench_command(args: argparse.Namespace) -> dict[str, Any]:
     if args.target == "exam-session":
         from proctor_cli.bench import exam_session
 
-        return asyncio.run(exam_session.run(args.candidates, args.concurrency, args.questions,
+        return asyncio.run(exam_session.run(args.candidates or 10_000, args.concurrency, args.questions,
                                             args.expected_saves_per_s, args.replicas))
+    if args.target == "exam-session-scale":
+        from proctor_cli.bench import exam_session_scale
+
+        return asyncio.run(exam_session_scale.run(args.candidates or 1_000_000))
     if args.target == "auth-face":
         from proctor_faces.bench import bench
 
