@@ -417,7 +417,7 @@ async def lock_for_answering(conn: AsyncConnection, sitting_id: str, candidate_i
                                                               dict[int, AnswerRow]]:
     """Lock the candidate and read, in the same statement, the stored response of
     ``client_request_id`` and the answers of the current and the next question."""
-    async with conn.cursor(row_factory=dict_row) as cur:
+    async with conn.cursor(row_factory=dict_row, binary=True) as cur:
         await cur.execute(
             f"SELECT {', '.join('c.' + col.strip() for col in CANDIDATE_COLUMNS.split(','))},"
             " r.kind AS r_kind, r.response AS r_response,"
