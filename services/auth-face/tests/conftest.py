@@ -19,8 +19,9 @@ from auth_face.config import Settings
 from auth_face.crypto import generate_key as template_key
 from proctor.auth.v1 import auth_face_pb2_grpc
 from proctor_faces import FacesSettings, load_pack
+from proctor_runtime.testing.plugin import start_group_at_end
 from proctor_runtime.tokens import TokenSigner, TokenVerifier, generate_key
-from proctor_runtime.topics import ensure_topics, new_topics
+from proctor_runtime.topics import SESSION_EVENTS, ensure_topics, new_topics
 
 
 @pytest.fixture(scope="session")
@@ -84,9 +85,11 @@ async def make_auth(pg_dsn, topics_ready, pack):
     admin_signing, admin_public = generate_key("admin-test-1")
 
     async def make(wait_consumer: bool = False, **overrides) -> Harness:
+        group = f"auth-face-test-{uuid.uuid4().hex[:6]}"
+        start_group_at_end(topics_ready, group, [SESSION_EVENTS.name])
         settings = Settings(
             database_url=SecretStr(pg_dsn), kafka_bootstrap=topics_ready,
-            kafka_group_id=f"auth-face-test-{uuid.uuid4().hex[:6]}", kafka_offset_reset="latest",
+            kafka_group_id=group, kafka_offset_reset="earliest",
             token_signing_key=SecretStr(auth_signing), token_public_keys=f"{auth_public},{admin_public}",
             template_keys=SecretStr(template_key("tk-test-1")), shutdown_grace_s=1,
             prelogin_per_candidate_per_minute=overrides.pop("prelogin_per_candidate_per_minute", 1000),

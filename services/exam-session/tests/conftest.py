@@ -12,8 +12,9 @@ from pydantic import SecretStr
 from exam_session.app import build
 from exam_session.config import Settings
 from proctor.exam.v1 import exam_session_pb2_grpc
+from proctor_runtime.testing.plugin import start_group_at_end
 from proctor_runtime.tokens import TokenSigner, generate_key
-from proctor_runtime.topics import ensure_topics, new_topics
+from proctor_runtime.topics import MEDIA_STREAMS, ensure_topics, new_topics
 
 
 @pytest.fixture
@@ -22,9 +23,11 @@ async def harness(pg_dsn, kafka_bootstrap):
     auth_signing, auth_public = generate_key("auth-face-1")
     admin_signing, admin_public = generate_key("admin-1")
     exam_signing, exam_public = generate_key("exam-session-1")
+    group = f"exam-session-test-{uuid.uuid4().hex[:6]}"
+    start_group_at_end(kafka_bootstrap, group, [MEDIA_STREAMS.name])
     settings = Settings(
         database_url=SecretStr(pg_dsn), kafka_bootstrap=kafka_bootstrap,
-        kafka_group_id=f"exam-session-test-{uuid.uuid4().hex[:6]}", kafka_offset_reset="latest",
+        kafka_group_id=group, kafka_offset_reset="earliest",
         token_signing_key=SecretStr(exam_signing),
         token_public_keys=",".join([auth_public, admin_public, exam_public]),
         sweep_interval_s=3600, shutdown_grace_s=1)

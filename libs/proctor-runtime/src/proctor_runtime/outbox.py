@@ -16,7 +16,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from google.protobuf.message import Message as ProtoMessage
@@ -25,6 +26,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from proctor_runtime.db import Migration, migrate
 from proctor_runtime.kafka import EventProducer
+from proctor_runtime.topics import AUDIT
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,35 @@ MIGRATIONS = [Migration(1, "outbox_001_create.sql", SCHEMA)]
 async def ensure_schema(conn: AsyncConnection) -> None:
     """Create the outbox table (a versioned migration of its own, shared by the services)."""
     await migrate(conn, "outbox", MIGRATIONS)
+
+
+@dataclass
+class Tx:
+    """One transaction: its connection, and the events to queue in the outbox when it commits."""
+
+    conn: AsyncConnection
+    rows: list[tuple[str, str, ProtoMessage]] = field(default_factory=list)
+
+    def emit(self, topic: str, key: str, message: ProtoMessage) -> None:
+        self.rows.append((topic, key, message))
+
+    def audit(self, message: ProtoMessage, key: str) -> None:
+        """Queue an ``AuditEvent`` on the audit topic (keyed by candidate, else actor)."""
+        self.emit(AUDIT.name, key, message)
+
+
+@asynccontextmanager
+async def transaction(pool: AsyncConnectionPool, relay: OutboxRelay | None = None) -> AsyncIterator[Tx]:
+    """A transaction whose emitted events are written to the outbox in the same commit; the relay is
+    woken after the commit so they are published at once."""
+    async with pool.connection() as conn:
+        async with conn.transaction():
+            t = Tx(conn)
+            yield t
+            if t.rows:
+                await add_many(conn, t.rows)
+        if t.rows and relay is not None:
+            relay.wake()
 
 
 async def add(conn: AsyncConnection, topic: str, key: str, message: ProtoMessage) -> None:

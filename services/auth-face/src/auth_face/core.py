@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -22,6 +22,7 @@ from auth_face.session_tokens import SessionTokenIssuer
 from proctor.common.v1 import common_pb2
 from proctor_runtime import outbox, topics
 from proctor_runtime.errors import NotFound, Unavailable
+from proctor_runtime.outbox import Tx
 from proctor_runtime.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
@@ -33,20 +34,6 @@ def utcnow() -> datetime:
 
 def new_id(prefix: str) -> str:
     return f"{prefix}-{secrets.token_hex(12)}"
-
-
-@dataclass
-class Tx:
-    """One transaction: the connection, plus the events to publish once it commits."""
-
-    conn: AsyncConnection
-    rows: list[tuple[str, str, object]]
-
-    def emit(self, topic: str, key: str, message: object) -> None:
-        self.rows.append((topic, key, message))
-
-    def audit(self, message: object, key: str) -> None:
-        self.emit(topics.AUDIT.name, key, message)
 
 
 @dataclass
@@ -80,16 +67,9 @@ class Core:
         self.per_address.check(f"{rpc}|{peer}")
         self.per_candidate.check(f"{rpc}|{sitting_id}|{candidate_id}")
 
-    @asynccontextmanager
-    async def tx(self) -> AsyncIterator[Tx]:
-        async with self.pool.connection() as conn:
-            async with conn.transaction():
-                t = Tx(conn, [])
-                yield t
-                if t.rows:
-                    await outbox.add_many(conn, t.rows)  # type: ignore[arg-type]
-            if t.rows:
-                self.relay.wake()
+    def tx(self) -> AbstractAsyncContextManager[Tx]:
+        """One transaction; the events it emits go to the outbox in the same commit."""
+        return outbox.transaction(self.pool, self.relay)
 
     # --- templates -----------------------------------------------------------------------------------
     def open_template(self, row: store.TemplateRow) -> np.ndarray:

@@ -8,12 +8,13 @@ from datetime import UTC, datetime, timedelta
 from psycopg import AsyncConnection
 
 from auth_face import access, convert, crypto, domain, events, metrics, store
-from auth_face.core import Core, Issued, Tx, new_id
+from auth_face.core import Core, Issued, new_id
 from auth_face.domain import Origin, OverrideKind, ReviewStatus, SessionStatus
 from proctor.auth.v1 import auth_face_pb2 as pb
 from proctor.common.v1 import common_pb2
 from proctor_runtime.errors import FailedPrecondition, InvalidArgument, NotFound, Unauthenticated
 from proctor_runtime.events import ts
+from proctor_runtime.outbox import Tx
 from proctor_runtime.tokens import Claims, Role, require_role
 
 

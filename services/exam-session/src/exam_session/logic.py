@@ -11,8 +11,8 @@ import hashlib
 import logging
 import secrets
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from psycopg import AsyncConnection
@@ -30,6 +30,7 @@ from proctor_runtime import outbox, topics
 from proctor_runtime.errors import Aborted, AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from proctor_runtime.events import meta, ts
 from proctor_runtime.kafka import EventProducer
+from proctor_runtime.outbox import Tx
 from proctor_runtime.ratelimit import RateLimiter
 from proctor_runtime.tokens import Claims, Role, TokenSigner, TokenVerifier
 
@@ -41,17 +42,6 @@ QR_PREFIX = "proctor-bind:v1:"
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass
-class Tx:
-    """One transaction: the connection, plus the events to publish once it commits."""
-
-    conn: AsyncConnection
-    rows: list[tuple[str, str, object]]
-
-    def emit(self, topic: str, key: str, message: object) -> None:
-        self.rows.append((topic, key, message))
 
 
 class ExamSessionLogic:
@@ -70,17 +60,9 @@ class ExamSessionLogic:
         self.help_limiter = RateLimiter(per_minute=settings.help_messages_per_minute)
 
     # --- plumbing ------------------------------------------------------------------------------------
-    @asynccontextmanager
-    async def tx(self) -> AsyncIterator[Tx]:
-        """One transaction; the events it queued go to the outbox in the same commit."""
-        async with self.pool.connection() as conn:
-            async with conn.transaction():
-                t = Tx(conn, [])
-                yield t
-                if t.rows:
-                    await outbox.add_many(conn, t.rows)  # type: ignore[arg-type]
-            if t.rows:
-                self.relay.wake()
+    def tx(self) -> AbstractAsyncContextManager[Tx]:
+        """One transaction; the events it emits go to the outbox in the same commit."""
+        return outbox.transaction(self.pool, self.relay)
 
     async def sitting(self, sitting_id: str) -> tuple[pb.Sitting, Sitting]:
         cached = self._sittings.get(sitting_id)

@@ -89,3 +89,22 @@ def ffmpeg_bin() -> str:
     if found is None:
         pytest.fail("ffmpeg is not installed: run scripts/setup")
     return found
+
+
+def start_group_at_end(bootstrap: str, group_id: str, topics: list[str]) -> None:
+    """Commit a new consumer group's offsets at the current end of ``topics``: a service started
+    with that group sees exactly the messages produced from now on, none from earlier tests and
+    none skipped (``auto.offset.reset=latest`` races with the first fetch)."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group_id, "enable.auto.commit": False})
+    try:
+        offsets = []
+        metadata = consumer.list_topics(timeout=10)
+        for topic in topics:
+            for partition in metadata.topics[topic].partitions:
+                _, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
+                offsets.append(TopicPartition(topic, partition, high))
+        consumer.commit(offsets=offsets, asynchronous=False)
+    finally:
+        consumer.close()
