@@ -1,30 +1,25 @@
 """Helpers of the auth-face tests: a controllable clock, tokens, frames, flow steps, Kafka reads."""
 
-import asyncio
 import io
-import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import cv2
 import grpc
 import numpy as np
-import pytest
-from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from auth_face.domain import Step
 from proctor.auth.v1 import auth_face_pb2 as pb
 from proctor.auth.v1 import auth_face_pb2_grpc
 from proctor.common.v1 import common_pb2
 from proctor_runtime.events import ts
-from proctor_runtime.interceptor import ERROR_DETAIL_KEY
+from proctor_runtime.testing.helpers import Metadata, bearer, detail, kafka_events, refused  # noqa: F401
 from proctor_runtime.tokens import Role, TokenSigner, TokenVerifier
 
 START = datetime(2026, 12, 1, 1, 35, tzinfo=UTC)
 CLIP_STEPS = [Step.TURN_LEFT, Step.LOOK_UP, Step.TURN_RIGHT]  # what lamia_head_turns.webm shows, in order
-Metadata = tuple[tuple[str, str], ...]
 
 
 @dataclass
@@ -91,8 +86,6 @@ class Harness:
         return await self.stub.VerifyLogin(self.login_request(ch.challenge_id, cid, frames, device, captured_from))
 
 
-def bearer(token: str) -> Metadata:
-    return (("authorization", f"Bearer {token}"),)
 
 
 def desktop(device_id: str) -> common_pb2.DeviceInfo:
@@ -126,47 +119,5 @@ def huge_jpeg(width: int = 8660, height: int = 5780) -> bytes:
     return out.getvalue()
 
 
-def detail(err: grpc.aio.AioRpcError) -> common_pb2.ErrorDetail:
-    for key, value in err.trailing_metadata() or ():
-        if key == ERROR_DETAIL_KEY:
-            return common_pb2.ErrorDetail.FromString(value)
-    raise AssertionError(f"no error detail in {err}")
-
-
-async def refused(call, code: grpc.StatusCode, reason: str) -> common_pb2.ErrorDetail:
-    with pytest.raises(grpc.aio.AioRpcError) as err:
-        await call
-    assert err.value.code() == code, err.value.details()
-    got = detail(err.value)
-    assert got.reason == reason, got
-    return got
-
-
 def failure_names(resp: pb.VerifyLoginResponse) -> list[str]:
     return [pb.LoginFailureReason.Name(f.reason).removeprefix("LOGIN_FAILURE_REASON_") for f in resp.failures]
-
-
-def _read_events(bootstrap: str, topic: str, message_type, sitting_id: str, done: Callable[[list], bool],
-                 timeout_s: float) -> list:
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"t-{uuid.uuid4().hex}",
-                         "enable.auto.commit": False})
-    partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-    consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
-    out: list = []
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and not done(out):
-        msg = consumer.poll(0.3)
-        if msg is None or msg.error():
-            continue
-        event = message_type.FromString(msg.value())
-        if event.meta.sitting_id == sitting_id:
-            out.append(event)
-    consumer.close()
-    return out
-
-
-async def kafka_events(bootstrap: str, topic: str, message_type, sitting_id: str,
-                       expect: Callable[[list], bool], timeout_s: float = 20.0) -> list:
-    """This sitting's events on ``topic`` (read from the start, no consumer group) until ``expect``
-    holds; in a thread, so the service's outbox relay keeps running."""
-    return await asyncio.to_thread(_read_events, bootstrap, topic, message_type, sitting_id, expect, timeout_s)

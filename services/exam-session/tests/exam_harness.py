@@ -4,14 +4,11 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-import grpc
-import pytest
-
 from proctor.common.v1 import common_pb2
 from proctor.exam.v1 import exam_session_pb2 as pb
 from proctor.exam.v1 import exam_session_pb2_grpc
 from proctor_runtime.events import ts
-from proctor_runtime.interceptor import ERROR_DETAIL_KEY
+from proctor_runtime.testing.helpers import bearer, detail, refused  # noqa: F401
 from proctor_runtime.tokens import Role, TokenSigner
 
 
@@ -55,26 +52,6 @@ class Harness:
         return self.auth_face.issue(sub=candidate_id, role=Role.CANDIDATE, ttl_s=4 * 3600,
                                     sitting_id=self.sitting_id, candidate_id=candidate_id, device_id=device,
                                     now=self.clock.now.timestamp() + iat_shift)[0]
-
-
-def bearer(token: str) -> tuple[tuple[str, str], ...]:
-    return (("authorization", f"Bearer {token}"),)
-
-
-def detail(err: grpc.aio.AioRpcError) -> common_pb2.ErrorDetail:
-    for key, value in err.trailing_metadata() or ():
-        if key == ERROR_DETAIL_KEY:
-            return common_pb2.ErrorDetail.FromString(value)
-    raise AssertionError(f"no error detail in {err}")
-
-
-async def refused(call, code: grpc.StatusCode, reason: str) -> common_pb2.ErrorDetail:
-    with pytest.raises(grpc.aio.AioRpcError) as err:
-        await call
-    assert err.value.code() == code, err.value.details()
-    got = detail(err.value)
-    assert got.reason == reason, got
-    return got
 
 
 def make_sitting(sitting_id: str, start: datetime, n: int = 5, kind: int = common_pb2.SITTING_KIND_FORMAL,

@@ -2,13 +2,10 @@
 refusals."""
 
 import asyncio
-import time
-import uuid
 from datetime import timedelta
 
 import grpc
 import pytest
-from confluent_kafka import Consumer
 from exam_harness import START, bearer, make_sitting, refused, setup_sitting, walk_to_waiting
 
 from proctor.common.v1 import common_pb2
@@ -16,6 +13,7 @@ from proctor.events.v1 import incident_pb2, media_pb2, session_pb2
 from proctor.exam.v1 import exam_session_pb2 as pb
 from proctor_runtime.events import meta, ts
 from proctor_runtime.kafka import EventProducer
+from proctor_runtime.testing.helpers import kafka_events
 from proctor_runtime.tokens import Role
 from proctor_runtime.topics import INCIDENTS, MEDIA_STREAMS, SESSION_EVENTS
 
@@ -25,25 +23,6 @@ FP = grpc.StatusCode.FAILED_PRECONDITION
 
 def answer(option: str) -> pb.AnswerPayload:
     return pb.AnswerPayload(single_choice=option)
-
-
-def kafka_events(bootstrap: str, topic: str, message_type, sitting_id: str, expect, timeout_s: float = 20):
-    """Events of one sitting until ``expect`` (a count or a predicate over the list) is met."""
-    done = expect if callable(expect) else (lambda got: len(got) >= expect)
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"t-{uuid.uuid4().hex}",
-                         "auto.offset.reset": "earliest"})
-    consumer.subscribe([topic])
-    out = []
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and not done(out):
-        msg = consumer.poll(0.5)
-        if msg is None or msg.error():
-            continue
-        event = message_type.FromString(msg.value())
-        if event.meta.sitting_id == sitting_id:
-            out.append(event)
-    consumer.close()
-    return out
 
 
 async def test_a_candidate_walks_the_whole_sitting(harness, kafka_bootstrap):
@@ -128,7 +107,7 @@ async def test_a_candidate_walks_the_whole_sitting(harness, kafka_bootstrap):
         return [e.to_state for e in events if e.meta.candidate_id == "c0"
                 and e.kind == session_pb2.SESSION_EVENT_KIND_TRANSITION]
 
-    events = await asyncio.to_thread(kafka_events, kafka_bootstrap, SESSION_EVENTS.name,
+    events = await kafka_events(kafka_bootstrap, SESSION_EVENTS.name,
                                      session_pb2.SessionEvent, sid, lambda got: len(c0_transitions(got)) >= 8)
     c0 = c0_transitions(events)
     assert c0 == [1, 2, 3, 4, 5, 6, 7, 8]
@@ -325,7 +304,7 @@ async def test_a_candidate_who_left_and_never_came_back_is_abandoned(harness, ka
                                                                         candidate_id="c0"), metadata=h.staff())
     assert status.candidate.state == common_pb2.CANDIDATE_STATE_ABANDONED
     assert status.candidate.zero_score and status.zero_score_reason == "LEFT_EARLY_SCORES_ZERO"
-    incidents = await asyncio.to_thread(kafka_events, kafka_bootstrap, INCIDENTS.name,
+    incidents = await kafka_events(kafka_bootstrap, INCIDENTS.name,
                                         incident_pb2.IncidentEvent, h.sitting_id, 3)
     kinds = sorted(e.incident.kind for e in incidents)
     # desktop and phone heartbeats both stopped; then the abandonment with the zero-score policy
@@ -356,7 +335,7 @@ async def test_offline_then_back_closes_the_incident(harness, kafka_bootstrap):
     beat = await h.stub.Heartbeat(pb.HeartbeatRequest(sitting_id=h.sitting_id, candidate_id="c0", device_kind=1),
                                   metadata=md)
     assert beat.state == common_pb2.CANDIDATE_STATE_IN_EXAM
-    incidents = await asyncio.to_thread(kafka_events, kafka_bootstrap, INCIDENTS.name,
+    incidents = await kafka_events(kafka_bootstrap, INCIDENTS.name,
                                         incident_pb2.IncidentEvent, h.sitting_id, 3)
     incidents = [e for e in incidents if e.incident.kind == common_pb2.INCIDENT_KIND_NETWORK_OFFLINE]
     assert [e.change for e in incidents] == [incident_pb2.INCIDENT_CHANGE_OPENED, incident_pb2.INCIDENT_CHANGE_CLOSED]
@@ -450,9 +429,9 @@ async def test_telemetry_is_deduplicated_and_help_messages_reach_kafka(harness, 
     await refused(h.stub.SendHelpMessage(pb.SendHelpMessageRequest(sitting_id=h.sitting_id, candidate_id="c0",
                                                                    text="x" * 2001, client_message_id="m2"),
                                          metadata=md), grpc.StatusCode.INVALID_ARGUMENT, "MESSAGE_TOO_LONG")
-    telemetry = await asyncio.to_thread(kafka_events, kafka_bootstrap, CLIENT_TELEMETRY.name,
+    telemetry = await kafka_events(kafka_bootstrap, CLIENT_TELEMETRY.name,
                                         telemetry_pb2.ClientTelemetry, h.sitting_id, 1)
     assert [s.sequence for s in telemetry[0].samples] == [1, 2, 3] and telemetry[0].room_id == "r1"
-    helps = await asyncio.to_thread(kafka_events, kafka_bootstrap, HELP_MESSAGES.name,
+    helps = await kafka_events(kafka_bootstrap, HELP_MESSAGES.name,
                                     messaging_pb2.HelpMessage, h.sitting_id, 1)
     assert len(helps) == 1 and helps[0].message.text.startswith("摄像头无法打开")
