@@ -20,7 +20,7 @@ from media_ingest.domain import (
     plan_chunk,
     ranges,
 )
-from media_ingest.storage import FilesystemStore, StorageFull
+from media_ingest.storage import FilesystemStore, StorageError, StorageFull
 from proctor_runtime.errors import Aborted, FailedPrecondition, InvalidArgument, OutOfRange, ResourceExhausted
 
 
@@ -123,12 +123,20 @@ def test_filesystem_store_writes_durably_and_seals(tmp_path: Path):
     store = FilesystemStore(tmp_path)
     store.write("s/1/000000.mp4", 0, b"hello ")
     store.write("s/1/000000.mp4", 6, b"world")
-    assert store.partial_size("s/1/000000.mp4") == 11
+    assert (tmp_path / "s/1/000000.mp4.part").stat().st_size == 11
     assert store.read("s/1/000000.mp4", 3, 5) == b"lo wo"
     digest, uri = store.seal("s/1/000000.mp4", 11)
     assert digest == hashlib.sha256(b"hello world").digest()
     assert uri.startswith("file://") and (tmp_path / "s/1/000000.mp4").read_bytes() == b"hello world"
     assert store.seal("s/1/000000.mp4", 11)[0] == digest, "sealing again is idempotent"
+    assert store.key_of(uri) == "s/1/000000.mp4"
+    fetched = store.fetch(uri, tmp_path / "copy")
+    assert fetched.read_bytes() == b"hello world" and store.local_path(uri) == tmp_path / "s/1/000000.mp4"
+    (tmp_path / "src.bin").write_bytes(b"thumb")
+    thumb = store.put_file("s/1/thumbs/0.jpg", tmp_path / "src.bin", "image/jpeg")
+    assert Path(store.local_path(thumb) or "").read_bytes() == b"thumb"
+    with pytest.raises(StorageError):
+        store.key_of("s3://bucket/key")
     with pytest.raises(Exception, match="escapes"):
         store.write("../evil", 0, b"x")
 

@@ -1,4 +1,4 @@
-"""``proctor infra up|down|status`` and ``proctor topics``."""
+"""``proctor infra install|up|down|status|reset`` (Kafka, PostgreSQL, MinIO) and ``proctor topics``."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from typing import Any
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from proctor_runtime.devinfra import InfraSettings, KafkaBroker, PostgresCluster
+from proctor_runtime.devinfra import InfraSettings, KafkaBroker, MinioServer, PostgresCluster
 from proctor_runtime.topics import ensure_topics, new_topics
 
 
 def register(sub: Any) -> None:
-    infra = sub.add_parser("infra", help="local Kafka + PostgreSQL under the state directory")
+    infra = sub.add_parser("infra", help="local Kafka + PostgreSQL + MinIO (S3) under the state directory")
     infra.add_argument("action", choices=["install", "up", "down", "status", "reset"])
     infra.add_argument("--json", action="store_true")
     infra.set_defaults(handler=infra_command)
@@ -26,41 +26,62 @@ def register(sub: Any) -> None:
 def infra_command(args: argparse.Namespace) -> dict[str, Any]:
     settings = InfraSettings()
     kafka, pg = KafkaBroker(settings), PostgresCluster(settings)
+    minio = MinioServer(settings) if settings.minio else None  # PROCTOR_INFRA_MINIO=0: left out
     if args.action == "install":
         kafka.install()
-        return {"kafka_libs": str(kafka.lib_dir), "postgres_bin": pg.bin("pg_ctl")}
+        if minio is not None:
+            minio.install()
+        return {"kafka_libs": str(kafka.lib_dir), "postgres_bin": pg.bin("pg_ctl"),
+                "minio_bin": str(minio.binary) if minio is not None else None}
     if args.action == "up":
         pg.start()
         try:
             kafka.start()
             created = ensure_topics(settings.kafka_bootstrap, new_topics())
+            if minio is not None:
+                minio.start()
         except Exception:
+            kafka.stop()  # MinIO, started last, may fail after Kafka came up
             pg.stop()
             raise
-        return {**_status(settings, kafka, pg), "topics_created": created}
+        return {**_status(settings, kafka, pg, minio), "topics_created": created}
     if args.action == "down":
         kafka.stop()
         pg.stop()
-        return _status(settings, kafka, pg)
+        if minio is not None:
+            minio.stop()
+        return _status(settings, kafka, pg, minio)
     if args.action == "reset":
         kafka.reset()
         pg.stop()
-        return _status(settings, kafka, pg)
-    status = _status(settings, kafka, pg)
-    status["exit_code"] = 0 if status["kafka"]["ready"] and status["postgres"]["ready"] else 3
+        if minio is not None:
+            minio.reset()
+        return _status(settings, kafka, pg, minio)
+    status = _status(settings, kafka, pg, minio)
+    minio_ok = minio is None or status["minio"]["ready"]
+    status["exit_code"] = 0 if status["kafka"]["ready"] and status["postgres"]["ready"] and minio_ok else 3
     return status
 
 
-def _status(settings: InfraSettings, kafka: KafkaBroker, pg: PostgresCluster) -> dict[str, Any]:
+def _status(settings: InfraSettings, kafka: KafkaBroker, pg: PostgresCluster,
+            minio: MinioServer | None) -> dict[str, Any]:
     kafka_up = kafka.running()
     pg_up = pg.initialised() and pg.running()
-    return {
+    status: dict[str, Any] = {
         "state_dir": str(settings.state),
         "kafka": {"running": kafka_up, "ready": kafka_up and kafka.ready(),
                   "bootstrap": settings.kafka_bootstrap, "log": str(kafka.log_file)},
         "postgres": {"running": pg_up, "ready": pg_up and pg.ready(), "dsn": settings.pg_dsn,
                      "log": str(pg.log_file)},
     }
+    if minio is None:
+        status["minio"] = {"enabled": False}
+    else:
+        minio_up = minio.running()
+        status["minio"] = {"enabled": True, "running": minio_up, "ready": minio_up and minio.ready(),
+                           "endpoint": settings.minio_endpoint, "bucket": settings.minio_bucket,
+                           "log": str(minio.log_file)}
+    return status
 
 
 def topics_command(args: argparse.Namespace) -> dict[str, Any]:

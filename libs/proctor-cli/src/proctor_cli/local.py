@@ -23,7 +23,11 @@ from proctor_runtime.devinfra.keys import keyring
 SERVICES: dict[str, tuple[str, str, str, int]] = {
     "exam-session": ("exam_session", "EXAM_SESSION_", "proctor.exam.v1.ExamSession", 10),
     "auth-face": ("auth_face", "AUTH_FACE_", "proctor.auth.v1.AuthFace", 20),
+    "media-ingest": ("media_ingest", "MEDIA_INGEST_", "proctor.media.v1.MediaIngest", 30),
+    "media-worker": ("media_ingest.processing", "MEDIA_WORKER_", "proctor.media.v1.MediaWorker", 40),
 }
+# database per service when not given (the worker keeps its results beside the upload server's)
+DATABASE = {"media-worker": "proctor_media_ingest"}
 
 
 def port_base() -> int:
@@ -58,12 +62,15 @@ class LocalStack:
     # database per service (default proctor_<service>); benchmarks use a throwaway one
     databases: dict[str, str] = field(default_factory=dict)
     log_dir: Path | None = None  # default <state>/logs
+    # where media-ingest and its worker keep segments (MEDIA_STORAGE_URL); default <state>/media
+    storage_url: str = ""
 
     def env_for(self, name: str, replica: int = 0) -> dict[str, str]:
         _module, prefix, _, offset = SERVICES[name]
         offset += 100 * replica
         keys = keyring(self.infra)
-        database = self.databases.get(name) or "proctor_" + name.replace("-", "_")
+        database = (self.databases.get(name) or DATABASE.get(name)
+                    or "proctor_" + name.replace("-", "_"))
         PostgresCluster(self.infra).ensure_database(database)
         env = dict(os.environ)
         env.update({
@@ -75,6 +82,10 @@ class LocalStack:
             f"{prefix}TOKEN_SIGNING_KEY": keys.signing.get(name, ""),
             f"{prefix}LOG_LEVEL": "INFO",
         })
+        if name == "media-ingest":
+            env[f"{prefix}EXAM_SESSION_TARGET"] = f"127.0.0.1:{port_base() + SERVICES['exam-session'][3]}"
+        if name.startswith("media-") and (self.storage_url or "MEDIA_STORAGE_URL" not in env):
+            env["MEDIA_STORAGE_URL"] = self.storage_url or (self.infra.state / "media").as_uri()
         env.update({prefix + k: v for k, v in self.extra_env.items()})
         return env
 

@@ -11,9 +11,14 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+from urllib.parse import unquote, urlparse
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class StorageFull(Exception):
@@ -24,13 +29,63 @@ class StorageError(Exception):
     """The backend failed (I/O error); nothing was acknowledged."""
 
 
+class SealMismatch(StorageError):
+    """The stored bytes do not hash to the expected SHA-256: nothing was published."""
+
+    def __init__(self, actual: bytes) -> None:
+        super().__init__(f"segment hash is {actual.hex()}")
+        self.actual = actual
+
+
+class ObjectMissing(StorageError):
+    """The object named by a key or URI does not exist."""
+
+
 class SegmentStore(Protocol):
-    def write(self, key: str, offset: int, data: bytes) -> None: ...
-    def read(self, key: str, offset: int, length: int) -> bytes: ...
-    def partial_size(self, key: str) -> int: ...
-    def seal(self, key: str, size: int) -> tuple[bytes, str]: ...
+    """What media-ingest and the processing worker need from object storage.
+
+    Keys are relative, slash-separated paths (``<sitting>/<candidate>/<stream>/seg-000001.raw``).
+    The upload server is the only writer of a partial segment and writes only at the segment's
+    committed end (the database holds the committed count; anything stored beyond it is an
+    unacknowledged leftover of a crash and is overwritten). All methods are blocking: callers run
+    them in a thread.
+    """
+
+    def write(self, key: str, offset: int, data: bytes) -> None:
+        """Store ``data`` at ``offset`` of the partial segment ``key``; durable when it returns.
+        The server never writes to a segment its database records as sealed, so a write to a key
+        that is sealed in storage means the seal's transaction never committed: the backend turns
+        the object back into a partial segment (its bytes stay) before writing."""
+        ...
+
+    def read(self, key: str, offset: int, length: int) -> bytes:
+        """Bytes of the partial or sealed segment (for comparing re-sent chunks)."""
+        ...
+
+    def seal(self, key: str, size: int, expected_sha256: bytes | None = None) -> tuple[bytes, str]:
+        """Publish the first ``size`` bytes as the immutable object ``key``: (SHA-256, URI).
+        With ``expected_sha256``, bytes hashing otherwise raise ``SealMismatch`` and nothing is
+        published (the partial segment stays as it was). Idempotent: sealing an already sealed key
+        returns its hash and URI."""
+        ...
+
     def uri(self, key: str) -> str: ...
-    def open_sealed(self, key: str) -> Path: ...
+
+    def key_of(self, uri: str) -> str:
+        """The key of one of this store's URIs (``StorageError`` for a foreign URI)."""
+        ...
+
+    def put_file(self, key: str, path: Path, content_type: str = "application/octet-stream") -> str:
+        """Store a local file as the immutable object ``key`` (durable when it returns); its URI."""
+        ...
+
+    def fetch(self, uri: str, dest: Path) -> Path:
+        """Copy the object ``uri`` to the local file ``dest`` (``ObjectMissing`` if absent)."""
+        ...
+
+    def local_path(self, uri: str) -> Path | None:
+        """A local path ffmpeg can read directly, if the backend has one (filesystem), else None."""
+        ...
 
 
 @dataclass
@@ -45,14 +100,22 @@ class FilesystemStore:
 
     def write(self, key: str, offset: int, data: bytes) -> None:
         """Write ``data`` at ``offset`` of the partial segment and make it durable."""
-        part = self._path(key + ".part")
+        part, final = self._path(key + ".part"), self._path(key)
         try:
             part.parent.mkdir(parents=True, exist_ok=True)
+            if not part.exists() and final.exists():
+                # sealed by a transaction that never committed (a crash between seal and commit): the
+                # seal was never acknowledged, so the segment is still partial; take it back
+                final.replace(part)
+                _fsync_dir(part.parent)
             fd = os.open(part, os.O_WRONLY | os.O_CREAT, 0o640)
             try:
-                written = os.pwrite(fd, data, offset)
-                if written != len(data):
-                    raise StorageError(f"short write {written}/{len(data)} on {part}")
+                view, at = memoryview(data), offset
+                while view:  # a short write (the disk filling up) is retried; the next one raises ENOSPC
+                    written = os.pwrite(fd, view, at)
+                    if written <= 0:
+                        raise StorageFull(f"no progress writing {part}")
+                    view, at = view[written:], at + written
                 os.fsync(fd)
             finally:
                 os.close(fd)
@@ -69,27 +132,29 @@ class FilesystemStore:
                     return handle.read(length)
         return b""
 
-    def partial_size(self, key: str) -> int:
-        part = self._path(key + ".part")
-        return part.stat().st_size if part.exists() else 0
-
-    def seal(self, key: str, size: int) -> tuple[bytes, str]:
+    def seal(self, key: str, size: int, expected_sha256: bytes | None = None) -> tuple[bytes, str]:
         """Hash the first ``size`` bytes, truncate anything beyond, publish under the final key."""
         part, final = self._path(key + ".part"), self._path(key)
         if not part.exists() and final.exists():
-            return _sha256_file(final, size), self.uri(key)
+            digest = _sha256_file(final, size)
+            if expected_sha256 is not None and digest != expected_sha256:
+                raise SealMismatch(digest)
+            return digest, self.uri(key)
         try:
-            with part.open("r+b") as handle:
-                handle.truncate(size)
-                handle.flush()
-                os.fsync(handle.fileno())
+            if not part.exists():
+                raise ObjectMissing(f"no partial segment {key!r} to seal")
+            if part.stat().st_size < size:
+                raise StorageError(f"{key!r} holds {part.stat().st_size} bytes, fewer than the {size} to seal")
             digest = _sha256_file(part, size)
+            if expected_sha256 is not None and digest != expected_sha256:
+                raise SealMismatch(digest)
+            if part.stat().st_size != size:
+                with part.open("r+b") as handle:
+                    handle.truncate(size)
+                    handle.flush()
+                    os.fsync(handle.fileno())
             part.replace(final)
-            dir_fd = os.open(final.parent, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
+            _fsync_dir(final.parent)
         except OSError as exc:
             if exc.errno in (errno.ENOSPC, errno.EDQUOT):
                 raise StorageFull(str(exc)) from exc
@@ -99,8 +164,53 @@ class FilesystemStore:
     def uri(self, key: str) -> str:
         return self._path(key).as_uri()
 
-    def open_sealed(self, key: str) -> Path:
-        return self._path(key)
+    def key_of(self, uri: str) -> str:
+        parsed = urlparse(uri)
+        if parsed.scheme != "file":
+            raise StorageError(f"not a file:// URI: {uri!r}")
+        path = Path(unquote(parsed.path)).resolve()
+        root = self.root.resolve()
+        if root not in path.parents:
+            raise StorageError(f"URI outside the storage root: {uri!r}")
+        return path.relative_to(root).as_posix()
+
+    def put_file(self, key: str, path: Path, content_type: str = "application/octet-stream") -> str:
+        final = self._path(key)
+        tmp = final.with_name(final.name + ".tmp")
+        try:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, tmp)
+            fd = os.open(tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            tmp.replace(final)
+            _fsync_dir(final.parent)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise StorageFull(str(exc)) from exc
+            raise StorageError(str(exc)) from exc
+        return self.uri(key)
+
+    def fetch(self, uri: str, dest: Path) -> Path:
+        source = self._path(self.key_of(uri))
+        if not source.exists():
+            raise ObjectMissing(f"no object at {uri}")
+        shutil.copyfile(source, dest)
+        return dest
+
+    def local_path(self, uri: str) -> Path | None:
+        return self._path(self.key_of(uri))
+
+
+def _fsync_dir(directory: Path) -> None:
+    dir_fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
 
 
 def _sha256_file(path: Path, size: int) -> bytes:
@@ -114,3 +224,30 @@ def _sha256_file(path: Path, size: int) -> bytes:
             digest.update(block)
             remaining -= len(block)
     return digest.digest()
+
+
+class StorageSettings(BaseSettings):
+    """Where segments live, shared by the upload server and the processing worker
+    (env prefix ``MEDIA_STORAGE_``). ``url``: ``file:///var/lib/proctor/media`` (default backend) or
+    ``s3://<bucket>[/<prefix>]`` with the endpoint and credentials below."""
+
+    model_config = SettingsConfigDict(env_prefix="MEDIA_STORAGE_", frozen=True, extra="ignore")
+
+    url: str = "file:///var/lib/proctor/media"
+    s3_endpoint_url: str = ""  # empty: AWS; e.g. http://minio:9000
+    s3_region: str = "us-east-1"
+    s3_access_key: SecretStr = SecretStr("")
+    s3_secret_key: SecretStr = SecretStr("")
+
+
+def open_store(settings: StorageSettings) -> SegmentStore:
+    parsed = urlparse(settings.url)
+    if parsed.scheme == "file":
+        root = Path(unquote(parsed.path))
+        root.mkdir(parents=True, exist_ok=True)
+        return FilesystemStore(root)
+    if parsed.scheme == "s3":
+        from media_ingest.s3store import S3Store  # boto3 is imported only when S3 is configured
+
+        return S3Store.from_settings(settings)
+    raise ValueError(f"MEDIA_STORAGE_URL: unsupported scheme in {settings.url!r} (file:// or s3://)")

@@ -1,7 +1,9 @@
 """The local development keyring: one Ed25519 key per token issuer, kept under the state dir.
 
 Issuers: ``auth-face`` (candidate session tokens), ``exam-session`` (phone device tokens, bind
-QR payloads) and ``admin`` (staff, proctor and service tokens issued by ``proctor token``).
+QR payloads), ``media-ingest`` (its own service identity when it calls exam-session) and ``admin``
+(staff, proctor and service tokens issued by ``proctor token``). A keyring made before an issuer
+existed gets that issuer's key added on first use.
 Every local service verifies with all public keys. Production keys come from Kubernetes secrets.
 """
 
@@ -14,7 +16,7 @@ from pathlib import Path
 from proctor_runtime.devinfra.config import InfraSettings
 from proctor_runtime.tokens import generate_key
 
-ISSUERS = ("auth-face", "exam-session", "admin")
+ISSUERS = ("auth-face", "exam-session", "media-ingest", "admin")
 
 
 @dataclass(frozen=True)
@@ -30,11 +32,10 @@ class DevKeyring:
 def keyring(settings: InfraSettings) -> DevKeyring:
     """Load the keyring, creating it (0600) on first use."""
     path: Path = settings.state / "keys.json"
-    if path.exists():
-        data = json.loads(path.read_text())
-    else:
-        data = {}
-        for issuer in ISSUERS:
+    data = json.loads(path.read_text()) if path.exists() else {}
+    missing = [issuer for issuer in ISSUERS if issuer not in data]
+    if missing:
+        for issuer in missing:
             signing, public = generate_key(f"{issuer}-dev-1")
             data[issuer] = {"signing": signing, "public": public}
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -3,18 +3,22 @@
 Kafka and PostgreSQL are the project's own local instances (``proctor_runtime.devinfra``):
 already running ones (``scripts/test`` starts them) are reused, otherwise the fixtures start
 them and stop them at the end. Each test gets fresh topics and, when it asks, a fresh database.
+MinIO (the local S3 endpoint) likewise, but its tests skip with the reason when it is switched
+off (``PROCTOR_INFRA_MINIO=0``) or not built yet (``scripts/setup`` builds it).
 """
 
 from __future__ import annotations
 
 import shutil
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from proctor_runtime.devinfra import InfraSettings, KafkaBroker, PostgresCluster, repo_root
+from proctor_runtime.devinfra import InfraSettings, KafkaBroker, MinioServer, PostgresCluster, S3Endpoint, repo_root
 
 SHARED_FACES = repo_root().parent / "shared" / "testdata" / "faces"
 
@@ -76,6 +80,27 @@ def pg_dsn(postgres: PostgresCluster) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def minio_server(infra_settings: InfraSettings) -> Iterator[MinioServer]:
+    if not infra_settings.minio:
+        pytest.skip("the local MinIO server is switched off (PROCTOR_INFRA_MINIO=0)")
+    server = MinioServer(infra_settings)
+    if not server.installed():
+        pytest.skip(f"MinIO is not built at {server.binary}: run scripts/setup or `proctor infra install` "
+                    "(go install through the Go module proxy, a few minutes)")
+    started_here = not server.running()
+    server.start()
+    yield server
+    if started_here:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint(minio_server: MinioServer) -> S3Endpoint:
+    """Endpoint, development credentials and the bucket created at start; tests use their own key prefix."""
+    return minio_server.endpoint
+
+
+@pytest.fixture(scope="session")
 def shared_faces() -> Path:
     """The shared real-face test data; tests that need it skip when it is absent."""
     if not (SHARED_FACES / "manifest.csv").exists():
@@ -103,8 +128,23 @@ def start_group_at_end(bootstrap: str, group_id: str, topics: list[str]) -> None
         metadata = consumer.list_topics(timeout=10)
         for topic in topics:
             for partition in metadata.topics[topic].partitions:
-                _, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
-                offsets.append(TopicPartition(topic, partition, high))
+                offsets.append(TopicPartition(topic, partition, _high_watermark(consumer, topic, partition)))
         consumer.commit(offsets=offsets, asynchronous=False)
     finally:
         consumer.close()
+
+
+def _high_watermark(consumer: Any, topic: str, partition: int, wait_s: float = 30.0) -> int:
+    """The partition's end offset; a broker that has just started (or a topic just created) answers
+    NOT_LEADER_FOR_PARTITION until leaders are elected, so retry for a while."""
+    from confluent_kafka import KafkaException, TopicPartition
+
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            _, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
+            return int(high)
+        except KafkaException:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)

@@ -1,0 +1,45 @@
+"""media-ingest settings (env prefix ``MEDIA_INGEST_``; object storage: ``MEDIA_STORAGE_*``)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from media_ingest.domain import Limits
+from media_ingest.storage import StorageSettings
+from proctor_runtime.settings import BaseServiceSettings
+
+MIB = 1024 * 1024
+
+
+class Settings(BaseServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="MEDIA_INGEST_", frozen=True, extra="ignore")
+
+    service_name: str = "media-ingest"
+    kafka_group_id: str = "media-ingest"
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    # exam-session (candidate state, bound phone, the sitting's timeline and required streams)
+    exam_session_target: str = "127.0.0.1:17010"
+    exam_session_timeout_s: float = 5.0
+    sitting_cache_s: float = 30.0
+
+    # Limits (UploadLimits in OpenStream/UploadReady)
+    max_chunk_bytes: int = Field(default=1 * MIB, ge=1024, le=3 * MIB)  # gRPC messages stay < 4 MiB
+    max_segment_bytes: int = Field(default=64 * MIB, ge=MIB)
+    max_stream_bytes: int = Field(default=8 * 1024 * MIB, ge=MIB)
+    max_inflight_chunks: int = Field(default=16, ge=1, le=256)
+    max_segments: int = Field(default=100_000, ge=1)
+    # storage writes (pwrite + fsync, S3 PUTs) run in this many threads
+    io_threads: int = Field(default=16, ge=1, le=256)
+
+    # uploads after the sitting's deadline are kept and flagged late until this long after it;
+    # later ones are refused UPLOAD_WINDOW_CLOSED
+    late_upload_window_s: int = Field(default=7 * 24 * 3600, ge=0)
+    # how often the deadline sweeper looks for incomplete uploads past their deadline
+    sweep_interval_s: float = Field(default=30.0, gt=0)
+    # OpenStream calls per candidate per minute (a reconnect storm stays bounded)
+    open_per_candidate_per_minute: float = 120
+
+    def limits(self) -> Limits:
+        return Limits(self.max_chunk_bytes, self.max_segment_bytes, self.max_stream_bytes,
+                      self.max_inflight_chunks, self.max_segments)
