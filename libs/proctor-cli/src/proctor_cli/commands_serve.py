@@ -23,7 +23,8 @@ def register(sub: Any) -> None:
     serve.add_argument("service", help=f"one of: {', '.join(sorted(services())) or '(none yet)'}")
     serve.set_defaults(handler=serve_command)
     bench = sub.add_parser("bench", help="benchmarks; each prints one JSON object")
-    bench.add_argument("target", choices=["kafka-clients", "exam-session", "exam-session-scale", "auth-face"])
+    bench.add_argument("target", choices=["kafka-clients", "exam-session", "exam-session-scale", "auth-face",
+                                          "media-ingest"])
     bench.add_argument("--frames", type=int, default=200, help="auth-face: verifications to time")
     bench.add_argument("--messages", type=int, default=50_000, help="kafka-clients: messages")
     bench.add_argument("--candidates", type=int, default=None,
@@ -33,6 +34,12 @@ def register(sub: Any) -> None:
     bench.add_argument("--expected-saves-per-s", type=float, default=700.0,
                        help="exam-session: sizes the sitting's timeline so answering ends before the end")
     bench.add_argument("--replicas", type=int, default=1, help="exam-session: service processes")
+    bench.add_argument("--streams", type=int, default=24, help="media-ingest: concurrent uploads")
+    bench.add_argument("--segments", type=int, default=12, help="media-ingest: 4 s segments per stream")
+    bench.add_argument("--chunk-kib", type=int, default=512, help="media-ingest: chunk size")
+    bench.add_argument("--live-streams", type=int, default=48, help="media-ingest: streams recording live")
+    bench.add_argument("--live-segments", type=int, default=5, help="media-ingest: segments per live stream")
+    bench.add_argument("--no-factors", action="store_true", help="media-ingest: skip the remux/transcode factors")
     bench.add_argument("--json", action="store_true")
     bench.set_defaults(handler=bench_command)
 
@@ -56,6 +63,11 @@ def bench_command(args: argparse.Namespace) -> dict[str, Any]:
         from proctor_cli.bench import exam_session_scale
 
         return asyncio.run(exam_session_scale.run(args.candidates or 1_000_000))
+    if args.target == "media-ingest":
+        from proctor_cli.bench import media_ingest
+
+        return asyncio.run(media_ingest.run(args.streams, args.segments, args.chunk_kib, not args.no_factors,
+                                            args.live_streams, args.live_segments))
     if args.target == "auth-face":
         from proctor_faces.bench import bench
 

@@ -7,8 +7,10 @@ real photo, and scripted candidates driving the gRPC API as the desktop client a
 would. A scripted client cannot turn its head on request: one candidate shows that holding up a
 photo fails the liveness challenge, and then staff admit each candidate through auth-face's
 audited override (claim code -> real auth-face session token). Answering the liveness challenge
-with real clip frames is the simulator's job (issue 9). Recordings (media-ingest, issue 5) are
-not served yet, so the sitting does not require the room-scan recording.
+with real clip frames is the simulator's job (issue 9). The phone uploads the 360° room scan to
+media-ingest (its verified close moves the candidate to ROOM_SCANNED), the desktop records camera
+and screen and the phone its evidence video during the exam, and the processing worker probes,
+normalises and stitches every segment (``demo_media``).
 """
 
 from __future__ import annotations
@@ -30,17 +32,20 @@ from confluent_kafka import Consumer
 from proctor.auth.v1 import auth_face_pb2 as apb
 from proctor.auth.v1 import auth_face_pb2_grpc
 from proctor.common.v1 import common_pb2
-from proctor.events.v1 import incident_pb2, session_pb2
+from proctor.events.v1 import incident_pb2, media_pb2, session_pb2
 from proctor.exam.v1 import exam_session_pb2 as pb
 from proctor.exam.v1 import exam_session_pb2_grpc
-from proctor_cli import commands_exam, sitting_spec
+from proctor.media.v1 import media_ingest_pb2 as mpb
+from proctor.media.v1 import media_ingest_pb2_grpc
+from proctor_cli import commands_exam, demo_media, sitting_spec
+from proctor_cli.demo_media import Recorder
 from proctor_cli.local import LocalStack
 from proctor_runtime.devinfra import InfraSettings, repo_root
 from proctor_runtime.devinfra.keys import keyring
 from proctor_runtime.events import ts
 from proctor_runtime.interceptor import ERROR_DETAIL_KEY
 from proctor_runtime.tokens import Role, TokenSigner
-from proctor_runtime.topics import INCIDENTS, SESSION_EVENTS
+from proctor_runtime.topics import INCIDENTS, MEDIA_SEGMENTS_STORED, MEDIA_STREAMS, SESSION_EVENTS
 
 CANDIDATES = [  # id, name, room, script
     ("c-alice", "Alice 李", "room-1", "honest"),
@@ -72,8 +77,10 @@ def _reason(exc: grpc.aio.AioRpcError) -> str:
 
 class Candidate:
     def __init__(self, stub: exam_session_pb2_grpc.ExamSessionStub, token: str, sitting_id: str,
-                 cid: str, log: Log) -> None:
+                 cid: str, log: Log, media: Media | None = None) -> None:
         self.stub, self.sitting_id, self.cid, self.log = stub, sitting_id, cid, log
+        self.media = media
+        self.recorders: list[Recorder] = []
         self.token = token  # the session token auth-face issued
         self.md = (("authorization", f"Bearer {self.token}"),)
         self.ids = {"sitting_id": sitting_id, "candidate_id": cid}
@@ -96,6 +103,45 @@ class Candidate:
                 kind=common_pb2.DEVICE_KIND_PHONE, device_id=f"phone-{self.cid}"))))
         if bound:
             self.phone_md = (("authorization", f"Bearer {bound.device_token}"),)
+
+    def recorder(self, kind: int) -> Recorder:
+        assert self.media is not None
+        fmt, clip = self.media.sources[kind]
+        phone = kind in (common_pb2.STREAM_KIND_PHONE_EVIDENCE, common_pb2.STREAM_KIND_PHONE_ROOM_SCAN)
+        return Recorder(self.media.stub, self.phone_md if phone else self.md, self.sitting_id, self.cid, kind, fmt,
+                        clip)
+
+    async def room_scan(self) -> None:
+        """The phone films the room (360°), uploads it and closes the stream; exam-session hears of the
+        verified recording from Kafka and moves the candidate to ROOM_SCANNED."""
+        scan = self.recorder(common_pb2.STREAM_KIND_PHONE_ROOM_SCAN)
+        await scan.open()
+        for _ in scan.clip:
+            scan.record_one()
+        await scan.flush()
+        closed = await scan.close()
+        self.log(self.cid, f"phone uploads the 360° room scan ({len(scan.recorded)} segments): "
+                 + ("verified" if closed.verification.verified else "NOT verified"))
+        for _ in range(100):
+            status = await self.stub.GetCandidateState(pb.GetCandidateStateRequest(**self.ids), metadata=self.md)
+            if status.candidate.state == common_pb2.CANDIDATE_STATE_ROOM_SCANNED:
+                return
+            await asyncio.sleep(0.1)
+
+    async def start_recording(self) -> None:
+        self.recorders = [self.recorder(k) for k in (common_pb2.STREAM_KIND_DESKTOP_CAMERA,
+                                                     common_pb2.STREAM_KIND_DESKTOP_SCREEN,
+                                                     common_pb2.STREAM_KIND_PHONE_EVIDENCE)]
+        for r in self.recorders:
+            await r.open()
+
+    async def finish_uploads(self) -> None:
+        for r in self.recorders:
+            await r.flush()
+            closed = await r.close()
+            kind = common_pb2.StreamKind.Name(r.kind).replace("STREAM_KIND_", "").lower()
+            self.log(self.cid, f"{kind} recording: {len(r.recorded)} segments uploaded, "
+                     + ("verified" if closed.verification.verified else "NOT verified"))
 
     async def heartbeat(self, phone: bool = False) -> None:
         kind = common_pb2.DEVICE_KIND_PHONE if phone else common_pb2.DEVICE_KIND_DESKTOP
@@ -132,7 +178,7 @@ def _spec(sitting_id: str, start: datetime) -> dict[str, Any]:
                          "waiting_room_opens": "-15s", "last_entry": "+20s", "upload_deadline": "+25s"},
             "questions": [{"id": f"q{i}", "type": "single_choice", "options": list("ABCD"),
                            "content": f"bank://demo/q{i}"} for i in range(6)],
-            "policy": {"require_room_scan": False, "abandon_grace": "8s", "heartbeat_interval": "2s"}}
+            "policy": {"require_room_scan": True, "abandon_grace": "8s", "heartbeat_interval": "2s"}}
 
 
 async def run() -> dict[str, Any]:
@@ -144,12 +190,25 @@ async def run() -> dict[str, Any]:
         log("demo", f"exam-session serving on {exam.target} (metrics :{exam.metrics_port})")
         auth = await stack.start("auth-face", timeout_s=180)
         log("demo", f"auth-face serving on {auth.target} (model pack loaded and warm)")
-        return await _sitting(exam.target, auth.target, infra, log)
+        ingest = await stack.start("media-ingest")
+        worker = await stack.start("media-worker")
+        log("demo", f"media-ingest serving on {ingest.target}; processing worker up (metrics :{worker.metrics_port})")
+        media_sources = await asyncio.to_thread(demo_media.sources, infra.state / "cache")
+        async with grpc.aio.insecure_channel(ingest.target) as channel:
+            media = Media(media_ingest_pb2_grpc.MediaIngestStub(channel), media_sources)
+            return await _sitting(exam.target, auth.target, infra, log, media)
     finally:
         await stack.stop()
 
 
-async def _sitting(target: str, auth_target: str, infra: InfraSettings, log: Log) -> dict[str, Any]:
+@dataclass
+class Media:
+    stub: media_ingest_pb2_grpc.MediaIngestStub
+    sources: dict[int, tuple[common_pb2.MediaFormat, list[bytes]]]
+
+
+async def _sitting(target: str, auth_target: str, infra: InfraSettings, log: Log, media: Media,
+                   ) -> dict[str, Any]:
     keys = keyring(infra)
     admin = TokenSigner(keys.signing["admin"])
     staff = (("authorization", f"Bearer {admin.issue(sub='demo-staff', role=Role.STAFF, ttl_s=3600)[0]}"),)
@@ -170,7 +229,7 @@ async def _sitting(target: str, auth_target: str, infra: InfraSettings, log: Log
         imported = await stub.ImportCandidates(pb.ImportCandidatesRequest(rows=rows), metadata=staff)
         log("staff", f"imported {imported.created} candidates from {csv_path.name}")
         tokens = await _face_gate(auth_target, sitting_id, staff, log)
-        people = {cid: Candidate(stub, tokens[cid], sitting_id, cid, log) for cid, _, _, _ in CANDIDATES}
+        people = {cid: Candidate(stub, tokens[cid], sitting_id, cid, log, media) for cid, _, _, _ in CANDIDATES}
         scripts = {cid: script for cid, _, _, script in CANDIDATES}
         end = sitting.timeline.end.ToDatetime(UTC)
         deadline = sitting.timeline.upload_deadline.ToDatetime(UTC)
@@ -187,11 +246,24 @@ async def _sitting(target: str, auth_target: str, infra: InfraSettings, log: Log
                 if status.candidate.attempt_number else None
             answered = sum(1 for a in sheet.answers if a.answer.WhichOneof("value")) if sheet else 0
             flagged = sum(len(a.flagged) for a in sheet.answers) if sheet else 0
-            log("result", f"{cid}: {states[cid]}, {answered} answers, {flagged} flagged"
+            upload = await _upload_summary(media, sitting_id, cid, staff)
+            log("result", f"{cid}: {states[cid]}, {answered} answers, {flagged} flagged, recordings {upload}"
                 + (f", zero score ({status.zero_score_reason})" if status.candidate.zero_score else ""))
     events = await asyncio.to_thread(_count_events, infra.kafka_bootstrap, sitting_id)
     log("kafka", f"{events['session_events']} session events, incidents: {events['incidents']}")
+    log("kafka", f"media: {events['media_stream_events']}; segments processed: {events['segments_processed']}")
     return {"sitting_id": sitting_id, "states": states, **events, "log": log.lines}
+
+
+async def _upload_summary(media: Media, sitting_id: str, cid: str, staff: Any) -> str:
+    try:
+        status = await media.stub.GetUploadStatus(mpb.GetUploadStatusRequest(sitting_id=sitting_id, candidate_id=cid),
+                                                  metadata=staff)
+    except grpc.aio.AioRpcError:
+        return "none"
+    p = status.progress
+    return (f"{p.streams_verified}/{p.streams_total} verified, {p.bytes_committed / 1e6:.1f} MB"
+            + (", complete" if p.complete else ", INCOMPLETE"))
 
 
 def _photos() -> list[tuple[str, bytes]]:
@@ -255,7 +327,7 @@ async def _face_gate(target: str, sitting_id: str, staff: Any, log: Log) -> dict
             override = await auth.StaffOverride(apb.StaffOverrideRequest(
                 sitting_id=sitting_id, candidate_id=cid, kind=apb.OVERRIDE_KIND_ADMIT, device_id=device.device_id,
                 reason="demo: scripted client cannot follow head-movement prompts",
-                client_request_id=f"demo-{cid}"), metadata=staff)
+                client_request_id=f"{sitting_id}-{cid}"), metadata=staff)
             claimed = await auth.ClaimOverride(apb.ClaimOverrideRequest(
                 sitting_id=sitting_id, candidate_id=cid, claim_code=override.claim_code, device=device))
             tokens[cid] = claimed.session_token
@@ -277,6 +349,7 @@ async def _play(c: Candidate, script: str, start: datetime, end: datetime, quest
         return
     await c.login_and_bind()
     beats = asyncio.create_task(_heartbeats(c, end, stop_after=None if script != "leaves" else 33.0))
+    await c.room_scan()
     await _wait_until(start - timedelta(seconds=14))
     await c.try_("enter the waiting room", c.stub.EnterWaitingRoom(pb.EnterWaitingRoomRequest(**c.ids),
                                                                    metadata=c.md))
@@ -287,9 +360,13 @@ async def _play(c: Candidate, script: str, start: datetime, end: datetime, quest
     if entered is None:
         beats.cancel()
         return
+    await c.start_recording()
+    offline = (datetime.now(UTC) + timedelta(seconds=6), end + timedelta(seconds=3)) if script == "offline" else None
+    stop_at = datetime.now(UTC) + timedelta(seconds=12) if script == "leaves" else end
+    recording = asyncio.gather(*(r.record_until(stop_at, offline) for r in c.recorders))
     if script == "offline":
         ops = await c.answer_all(questions, offline_from=2)
-        c.log(c.cid, f"network lost: {len(ops)} answers kept offline")
+        c.log(c.cid, f"network lost: {len(ops)} answers and the recordings kept offline")
         beats.cancel()
         await _wait_until(end + timedelta(seconds=3))
         await c.heartbeat()
@@ -298,17 +375,22 @@ async def _play(c: Candidate, script: str, start: datetime, end: datetime, quest
         if result:
             outcomes = Counter(pb.OfflineOpOutcome.Name(r.outcome) for r in result.results)
             c.log(c.cid, f"offline sync: {dict(outcomes)}")
+        await recording
+        await c.finish_uploads()
         return
     if script == "leaves":
         await c.answer_all(2)
-        c.log(c.cid, "closes the client and never comes back")
+        await recording
+        c.log(c.cid, "closes the client and never comes back (recordings stay incomplete)")
         await beats
         return
     await c.answer_all(questions)
     if script == "impatient":
         await c.try_("submit early", c.stub.Finish(pb.FinishRequest(**c.ids), metadata=c.md))
+    await recording
     await _wait_until(end + timedelta(seconds=1))
     await c.try_("confirm the end", c.stub.Finish(pb.FinishRequest(**c.ids), metadata=c.md))
+    await c.finish_uploads()
     beats.cancel()
 
 
@@ -328,8 +410,8 @@ async def _heartbeats(c: Candidate, end: datetime, stop_after: float | None) -> 
 def _count_events(bootstrap: str, sitting_id: str) -> dict[str, Any]:
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"demo-{uuid.uuid4().hex}",
                          "auto.offset.reset": "earliest"})
-    consumer.subscribe([SESSION_EVENTS.name, INCIDENTS.name])
-    sessions, incidents = 0, Counter[str]()
+    consumer.subscribe([SESSION_EVENTS.name, INCIDENTS.name, MEDIA_STREAMS.name, MEDIA_SEGMENTS_STORED.name])
+    sessions, incidents, media, stored = 0, Counter[str](), Counter[str](), Counter[str]()
     idle_until = time.monotonic() + 8
     while time.monotonic() < idle_until:
         msg = consumer.poll(0.5)
@@ -338,10 +420,19 @@ def _count_events(bootstrap: str, sitting_id: str) -> dict[str, Any]:
         if msg.topic() == SESSION_EVENTS.name:
             event = session_pb2.SessionEvent.FromString(msg.value())
             sessions += event.meta.sitting_id == sitting_id
+        elif msg.topic() == MEDIA_STREAMS.name:
+            ms = media_pb2.MediaStreamEvent.FromString(msg.value())
+            if ms.meta.sitting_id == sitting_id:
+                media[media_pb2.MediaStreamEventKind.Name(ms.kind).replace("MEDIA_STREAM_EVENT_KIND_", "")] += 1
+        elif msg.topic() == MEDIA_SEGMENTS_STORED.name:
+            seg = media_pb2.MediaSegmentStored.FromString(msg.value())
+            if seg.meta.sitting_id == sitting_id:
+                stored[media_pb2.ProcessingAction.Name(seg.action).replace("PROCESSING_ACTION_", "")] += 1
         else:
             inc = incident_pb2.IncidentEvent.FromString(msg.value())
             if inc.meta.sitting_id == sitting_id and inc.change == incident_pb2.INCIDENT_CHANGE_OPENED:
                 incidents[common_pb2.IncidentKind.Name(inc.incident.kind).replace("INCIDENT_KIND_", "")] += 1
         idle_until = max(idle_until, time.monotonic() + 2)
     consumer.close()
-    return {"session_events": sessions, "incidents": dict(incidents)}
+    return {"session_events": sessions, "incidents": dict(incidents), "media_stream_events": dict(media),
+            "segments_processed": dict(stored)}
