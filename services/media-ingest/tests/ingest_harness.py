@@ -21,7 +21,6 @@ from exam_session.config import Settings as ExamSettings
 from media_ingest.app import build as build_ingest
 from media_ingest.client import Segment, StreamUploader
 from media_ingest.config import Settings
-from media_ingest.storage import FilesystemStore, SegmentStore
 from proctor.common.v1 import common_pb2
 from proctor.exam.v1 import exam_session_pb2 as epb
 from proctor.exam.v1 import exam_session_pb2_grpc
@@ -32,6 +31,7 @@ from proctor_runtime.testing.helpers import bearer
 from proctor_runtime.testing.plugin import start_group_at_end
 from proctor_runtime.tokens import Role, TokenSigner, generate_key
 from proctor_runtime.topics import MEDIA_STREAMS, ensure_topics, new_topics
+from proctor_storage.store import FilesystemStore, SegmentStore
 
 Metadata = tuple[tuple[str, str], ...]
 

@@ -21,7 +21,6 @@ from media_ingest.processing import containers, rules, timeline
 from media_ingest.processing.app import build
 from media_ingest.processing.config import MediaSettings, WorkerSettings
 from media_ingest.processing.pipeline import process_file
-from media_ingest.storage import FilesystemStore, SegmentStore, StorageSettings, open_store
 from proctor.common.v1 import common_pb2 as common
 from proctor.events.v1 import media_pb2 as media
 from proctor_runtime.events import meta, ts
@@ -35,6 +34,7 @@ from proctor_runtime.topics import (
     ensure_topics,
     new_topics,
 )
+from proctor_storage.store import FilesystemStore, SegmentStore, StorageSettings, open_store
 
 MS = MediaSettings()
 H264_AAC = common.MediaFormat(container=common.MEDIA_CONTAINER_FMP4, video_codec=common.VIDEO_CODEC_H264,

@@ -20,8 +20,8 @@ from media_ingest.domain import (
     plan_chunk,
     ranges,
 )
-from media_ingest.storage import FilesystemStore, StorageError, StorageFull
 from proctor_runtime.errors import Aborted, FailedPrecondition, InvalidArgument, OutOfRange, ResourceExhausted
+from proctor_storage.store import FilesystemStore, StorageError, StorageFull
 
 
 def chunk(index: int, offset: int, data: bytes, seal: bytes | None = None) -> Chunk:

@@ -14,7 +14,6 @@ from psycopg import AsyncConnection
 from media_ingest.config import Settings
 from media_ingest.exam_client import ExamSessionClient
 from media_ingest.grpc_api import SERVICE, MediaIngestServicer
-from media_ingest.storage import SegmentStore, open_store
 from media_ingest.uploads import Uploads, utcnow
 from proctor.media.v1 import media_ingest_pb2_grpc
 from proctor_runtime import outbox
@@ -22,6 +21,7 @@ from proctor_runtime.db import load_migrations, migrate, open_pool
 from proctor_runtime.identity import ServiceIdentity
 from proctor_runtime.kafka import EventProducer
 from proctor_runtime.service import ServiceHost
+from proctor_storage.store import SegmentStore, open_store
 
 log = logging.getLogger(__name__)
 

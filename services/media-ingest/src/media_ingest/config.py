@@ -6,8 +6,8 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from media_ingest.domain import Limits
-from media_ingest.storage import StorageSettings
 from proctor_runtime.settings import BaseServiceSettings
+from proctor_storage.store import StorageSettings
 
 MIB = 1024 * 1024
 

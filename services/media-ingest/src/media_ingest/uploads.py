@@ -28,7 +28,6 @@ from media_ingest.chain import chain_next, chain_seed
 from media_ingest.config import Settings
 from media_ingest.domain import Chunk, SegmentState, check_chunk, check_overlap, plan_chunk, ranges
 from media_ingest.exam_client import ExamSessionClient, required_kinds
-from media_ingest.storage import SealMismatch, SegmentStore, StorageError, StorageFull
 from media_ingest.store import SegmentRow, StreamRow, UploadRow
 from proctor.common.v1 import common_pb2
 from proctor.events.v1 import media_pb2
@@ -48,6 +47,7 @@ from proctor_runtime.events import from_ts
 from proctor_runtime.outbox import Tx
 from proctor_runtime.ratelimit import RateLimiter
 from proctor_runtime.tokens import Claims, Role, require_role
+from proctor_storage.store import SealMismatch, SegmentStore, StorageError, StorageFull
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -1,7 +1,8 @@
 """The local development keyring: one Ed25519 key per token issuer, kept under the state dir.
 
 Issuers: ``auth-face`` (candidate session tokens), ``exam-session`` (phone device tokens, bind
-QR payloads), ``media-ingest`` (its own service identity when it calls exam-session) and ``admin``
+QR payloads), ``media-ingest`` and ``anomaly`` (their own service identities when they call
+exam-session or auth-face) and ``admin``
 (staff, proctor and service tokens issued by ``proctor token``). A keyring made before an issuer
 existed gets that issuer's key added on first use.
 Every local service verifies with all public keys. Production keys come from Kubernetes secrets.
@@ -16,7 +17,7 @@ from pathlib import Path
 from proctor_runtime.devinfra.config import InfraSettings
 from proctor_runtime.tokens import generate_key
 
-ISSUERS = ("auth-face", "exam-session", "media-ingest", "admin")
+ISSUERS = ("auth-face", "exam-session", "media-ingest", "anomaly", "admin")
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,11 @@ from psycopg import AsyncConnection
 from media_ingest.processing import events
 from media_ingest.processing.config import WorkerSettings
 from media_ingest.processing.worker import Worker, utcnow
-from media_ingest.storage import open_store
 from proctor_runtime import outbox
 from proctor_runtime.db import load_migrations, migrate, open_pool
 from proctor_runtime.kafka import ConsumerLoop, EventProducer
 from proctor_runtime.service import ServiceHost
+from proctor_storage.store import open_store
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import SettingsConfigDict
 
-from media_ingest.storage import StorageSettings
 from proctor_runtime.settings import BaseServiceSettings
+from proctor_storage.store import StorageSettings
 
 X264Preset = Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"]
 

@@ -33,12 +33,12 @@ from media_ingest.processing import db, metrics, rules, timeline
 from media_ingest.processing.config import WorkerSettings
 from media_ingest.processing.events import segment_stored, stream_stitched
 from media_ingest.processing.pipeline import Outcome, process_file
-from media_ingest.storage import ObjectMissing, SegmentStore, StorageError, StorageFull
 from proctor.common.v1 import common_pb2 as common
 from proctor.events.v1 import media_pb2 as media
 from proctor_runtime import outbox, topics
 from proctor_runtime.events import from_ts
 from proctor_runtime.kafka import PermanentError, Record, TransientError
+from proctor_storage.store import ObjectMissing, SegmentStore, StorageError, StorageFull
 
 log = logging.getLogger(__name__)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

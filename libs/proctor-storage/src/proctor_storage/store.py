@@ -247,7 +247,7 @@ def open_store(settings: StorageSettings) -> SegmentStore:
         root.mkdir(parents=True, exist_ok=True)
         return FilesystemStore(root)
     if parsed.scheme == "s3":
-        from media_ingest.s3store import S3Store  # boto3 is imported only when S3 is configured
+        from proctor_storage.s3 import S3Store  # boto3 is imported only when S3 is configured
 
         return S3Store.from_settings(settings)
     raise ValueError(f"MEDIA_STORAGE_URL: unsupported scheme in {settings.url!r} (file:// or s3://)")

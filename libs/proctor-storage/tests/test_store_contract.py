@@ -20,8 +20,9 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from media_ingest.s3store import S3Store, client_config, translate
-from media_ingest.storage import (
+from proctor_runtime.devinfra import S3Endpoint
+from proctor_storage.s3 import S3Store, client_config, translate
+from proctor_storage.store import (
     FilesystemStore,
     ObjectMissing,
     SealMismatch,
@@ -31,7 +32,6 @@ from media_ingest.storage import (
     StorageSettings,
     open_store,
 )
-from proctor_runtime.devinfra import S3Endpoint
 
 MiB = 1 << 20
 KEY = "sitting-1/cand-7/camera/seg-000001.raw"

@@ -31,7 +31,7 @@ import boto3  # type: ignore[import-untyped]
 from botocore.config import Config  # type: ignore[import-untyped]
 from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
 
-from media_ingest.storage import ObjectMissing, SealMismatch, StorageError, StorageFull, StorageSettings
+from proctor_storage.store import ObjectMissing, SealMismatch, StorageError, StorageFull, StorageSettings
 
 PART_DIGITS = 16
 BLOCK = 1 << 20
