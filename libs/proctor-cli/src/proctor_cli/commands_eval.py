@@ -1,5 +1,6 @@
-"""``proctor eval verify|quality|faces``: the face model pack's acceptance metrics on labelled data
-(the formats of ``shared/testdata/faces``: ``pairs.csv`` and ``manifest.csv``)."""
+"""``proctor eval verify|quality|faces|video``: the face model pack's acceptance metrics on labelled data
+(the formats of ``shared/testdata/faces``: ``pairs.csv`` and ``manifest.csv``); ``video`` runs the anomaly
+service's whole per-candidate pipeline (sampling, detectors, temporal logic) over the manifest's clips."""
 
 from __future__ import annotations
 
@@ -20,7 +21,15 @@ def register(sub: Any) -> None:
     faces = ev_sub.add_parser("faces", help="frame detectors: face count, mask, pose away")
     faces.add_argument("--manifest", type=Path, required=True)
     faces.set_defaults(handler=faces_command)
-    for p in (verify, quality, faces):
+    video = ev_sub.add_parser("video", help="anomaly pipeline over the manifest's video rows: incidents per clip")
+    video.add_argument("--manifest", type=Path, required=True)
+    video.add_argument("--rate", type=float, default=1.0, help="sampled frames per second of media (default 1)")
+    video.add_argument("--mode", choices=["auto", "keyframes", "decode"], default="auto",
+                       help="frame sampling: keyframes only when the keyframe interval allows (auto), or forced")
+    video.add_argument("--identity-interval", type=float, default=10.0,
+                       help="seconds between identity checks (10-30; default 10, the clips are 7-15 s long)")
+    video.set_defaults(handler=video_command)
+    for p in (verify, quality, faces, video):
         p.add_argument("--root", type=Path, default=None, help="paths in the CSV are relative to this "
                        "(default: the CSV's folder)")
         p.add_argument("--pack", choices=["default", "insightface"], default=None,
@@ -72,4 +81,22 @@ def faces_command(args: argparse.Namespace) -> dict[str, Any]:
     result["text"] = _text(result, ["multi_face_recall", "face_count_exact", "no_face_specificity",
                                     "single_face_accuracy", "mask_precision", "mask_recall",
                                     "away_precision", "away_recall"])
+    return result
+
+
+def video_command(args: argparse.Namespace) -> dict[str, Any]:
+    from anomaly.evaluation import eval_video
+    from anomaly.temporal import DetectorSettings
+
+    settings = DetectorSettings(identity_interval_s=args.identity_interval)
+    result = eval_video(args.manifest, _root(args, args.manifest), _pack(args), rate=args.rate, settings=settings,
+                        mode=args.mode)
+    lines = []
+    for name, clip in result["clips"].items():
+        found = ", ".join(f"{i['kind']} {i['start_s']}-{i['end_s']}s {i['severity']}" for i in clip["incidents"])
+        lines.append(f"{name:<26} {clip['sampling_mode']:<9} frames {clip['frames_sampled']:>3} sampled "
+                     f"{clip['frames_analysed']:>3} analysed  {found or 'no incident'}")
+    lines.append(f"checks: {result['checks']}")
+    lines.append(f"totals: {result['totals']}")
+    result["text"] = "\n".join(lines)
     return result

@@ -25,9 +25,11 @@ SERVICES: dict[str, tuple[str, str, str, int]] = {
     "auth-face": ("auth_face", "AUTH_FACE_", "proctor.auth.v1.AuthFace", 20),
     "media-ingest": ("media_ingest", "MEDIA_INGEST_", "proctor.media.v1.MediaIngest", 30),
     "media-worker": ("media_ingest.processing", "MEDIA_WORKER_", "proctor.media.v1.MediaWorker", 40),
+    "anomaly": ("anomaly", "ANOMALY_", "proctor.anomaly.v1.Anomaly", 50),
 }
 # database per service when not given (the worker keeps its results beside the upload server's)
 DATABASE = {"media-worker": "proctor_media_ingest"}
+STATELESS = {"anomaly"}  # no database of its own (its state is a compacted Kafka topic)
 
 
 def port_base() -> int:
@@ -71,7 +73,8 @@ class LocalStack:
         keys = keyring(self.infra)
         database = (self.databases.get(name) or DATABASE.get(name)
                     or "proctor_" + name.replace("-", "_"))
-        PostgresCluster(self.infra).ensure_database(database)
+        if name not in STATELESS:
+            PostgresCluster(self.infra).ensure_database(database)
         env = dict(os.environ)
         env.update({
             f"{prefix}GRPC_PORT": str(port_base() + offset),
@@ -84,7 +87,10 @@ class LocalStack:
         })
         if name == "media-ingest":
             env[f"{prefix}EXAM_SESSION_TARGET"] = f"127.0.0.1:{port_base() + SERVICES['exam-session'][3]}"
-        if name.startswith("media-") and (self.storage_url or "MEDIA_STORAGE_URL" not in env):
+        if name == "anomaly":
+            env[f"{prefix}AUTH_FACE_TARGET"] = f"127.0.0.1:{port_base() + SERVICES['auth-face'][3]}"
+        uses_storage = name in ("media-ingest", "media-worker", "anomaly")
+        if uses_storage and (self.storage_url or "MEDIA_STORAGE_URL" not in env):
             env["MEDIA_STORAGE_URL"] = self.storage_url or (self.infra.state / "media").as_uri()
         env.update({prefix + k: v for k, v in self.extra_env.items()})
         return env

@@ -1,0 +1,59 @@
+"""Wiring: build(settings) -> a ServiceHost (health + metrics; no public RPCs) running the anomaly
+consumer. The start hook loads and warms the model pack: health stays NOT_SERVING until then."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from anomaly.config import Settings
+from anomaly.identity import AuthFaceClient
+from anomaly.state import SnapshotStore
+from anomaly.tracker import CandidateTracker
+from anomaly.worker import Anomaly
+from proctor_faces import FacesSettings, ModelPack, load_pack
+from proctor_runtime.identity import ServiceIdentity
+from proctor_runtime.kafka import ConsumerLoop, EventProducer
+from proctor_runtime.service import ServiceHost
+from proctor_storage import SegmentStore, open_store
+
+log = logging.getLogger(__name__)
+HEALTH_NAME = "proctor.anomaly.v1.Anomaly"
+
+
+async def build(settings: Settings, objects: SegmentStore | None = None,
+                loader: Callable[[FacesSettings], ModelPack] = load_pack, with_auth: bool = True) -> ServiceHost:
+    host = ServiceHost(settings, [HEALTH_NAME])
+    producer = EventProducer(settings.kafka_bootstrap, settings.service_name, settings.kafka_client_id)
+    host.producers.append(producer)
+    auth = None
+    if with_auth:
+        identity = ServiceIdentity(settings.service_name, settings.token_signing_key.get_secret_value(),
+                                   settings.service_token.get_secret_value())
+        auth = AuthFaceClient(settings.auth_face_target, identity, settings.auth_face_timeout_s)
+    pack = loader(settings.faces)  # loaded here (fast); warmed in the start hook
+    anomaly = Anomaly(settings, objects or open_store(settings.storage), pack, producer, auth,
+                      SnapshotStore(settings.kafka_bootstrap), CandidateTracker.create, CandidateTracker.restore)
+    loop = ConsumerLoop(settings.kafka_bootstrap, settings.kafka_group_id, settings.service_name,
+                        anomaly.subscriptions(), producer, max_attempts=settings.kafka_handler_retries,
+                        on_revoke=anomaly.revoked,
+                        # range: partition p of every input topic goes to the same worker (co-partitioned
+                        # by candidate id), so one tracker sees a candidate's segments and telemetry
+                        extra={"auto.offset.reset": settings.kafka_offset_reset,
+                               "partition.assignment.strategy": "range"})
+    host.consumers.append(loop)
+
+    async def start() -> None:
+        import asyncio
+
+        anomaly.loop = asyncio.get_running_loop()
+        await asyncio.to_thread(pack.warm)
+        log.info("model pack ready", extra={"pack": pack.describe()})
+
+    async def stop() -> None:
+        await anomaly.close()
+
+    host.start_hooks.append(start)
+    host.stop_hooks.append(stop)
+    host.logic = anomaly  # type: ignore[attr-defined]  # for tests
+    return host

@@ -1,0 +1,34 @@
+"""anomaly settings (env prefix ``ANOMALY_``; model pack ``PROCTOR_FACES_*``; evidence storage
+``MEDIA_STORAGE_*``, the same store media-ingest writes)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from proctor_faces import FacesSettings
+from proctor_runtime.settings import BaseServiceSettings
+from proctor_storage import StorageSettings
+
+
+class Settings(BaseServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="ANOMALY_", frozen=True, extra="ignore")
+
+    service_name: str = "anomaly"
+    kafka_group_id: str = "anomaly"
+    faces: FacesSettings = Field(default_factory=FacesSettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    # auth-face, for identity re-verification (ReVerify with a face crop; templates never leave it)
+    auth_face_target: str = "127.0.0.1:17020"
+    auth_face_timeout_s: float = 5.0
+    # frames per second of media analysed (keyframes only when the keyframe interval allows)
+    sample_rate: float = Field(default=1.0, gt=0, le=10)
+    max_frame_width: int = Field(default=640, ge=160, le=1920)
+    # threads running model inference (one per process by default: the models are CPU-bound)
+    inference_workers: int = Field(default=1, ge=1, le=16)
+    work_dir: Path = Path(tempfile.gettempdir()) / "anomaly"
+    # stream kinds analysed: desktop camera and phone evidence
+    evidence_prefix: str = "evidence"

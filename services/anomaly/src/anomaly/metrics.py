@@ -1,0 +1,21 @@
+"""anomaly's own metrics (the shared gRPC/Kafka ones come from proctor_runtime.metrics)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+from proctor_runtime.metrics import LATENCY_BUCKETS
+
+SEGMENTS = Counter("proctor_anomaly_segments_total", "Stored segments handled, by outcome "
+                   "(analysed, skipped_kind, unusable, unreadable, missing_object)", ["stream_kind", "outcome"])
+FRAMES = Counter("proctor_anomaly_frames_total", "Frames sampled and analysed (analysed < sampled when the "
+                 "change gate reused the last analysis)", ["stage"])
+INCIDENTS = Counter("proctor_anomaly_incidents_total", "Incident changes published", ["kind", "change"])
+IDENTITY = Counter("proctor_anomaly_identity_checks_total", "Identity re-verifications, by decision or error",
+                   ["outcome"])
+TELEMETRY = Counter("proctor_anomaly_telemetry_samples_total", "Telemetry samples handled", ["outcome"])
+SEGMENT_SECONDS = Histogram("proctor_anomaly_segment_seconds", "Time to analyse one stored segment",
+                            buckets=LATENCY_BUCKETS)
+LAG = Histogram("proctor_anomaly_segment_lag_seconds", "Segment stored (worker) -> analysed here",
+                buckets=LATENCY_BUCKETS)
+CANDIDATES = Gauge("proctor_anomaly_candidates_tracked", "Candidates with detector state in this process")

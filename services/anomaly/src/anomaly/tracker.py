@@ -1,0 +1,401 @@
+"""``CandidateTracker``: one candidate's detectors over time, pure with respect to I/O and clock-free
+(every time is a media capture time or a telemetry time from the inputs).
+
+Frames: per stream (desktop camera, phone evidence) a *lane* holds the signal machines, the change
+gate and the identity schedule. Frames newer than the lane's last frame are analysed and fed in
+order. **Out-of-order rule**: a frame at or before the last frame of its stream is
+
+- a *duplicate* when it falls within the stream's coverage (the span of frames already fed, joined
+  across gaps up to ``max_sample_gap_s``, widened by ``late_tolerance_s``): a redelivered or
+  overlapping segment. Ignored: no analysis, no temporal logic.
+- *late* otherwise (a segment recorded offline and uploaded later): it goes to a separate late lane
+  with fresh machines, fed in its own order; its incidents are its own (ids from their own start
+  frames), closed when the late run reaches covered time, breaks by more than ``max_open_gap_s``,
+  or at ``close_all``. A late frame older than the late lane's last frame is dropped. The live
+  lanes never see a frame older than their last one: no negative durations, no reopened incidents.
+
+Change gate: a frame whose 32x24 grey thumbnail and 32x16 eye band (of the last face box) both differ
+from the last *analysed* frame by less than ``gate_frame`` / ``gate_face`` grey levels (worst 4x4
+block, after removing the global exposure shift) reuses that frame's face facts, for at most
+``gate_max_reuse_s``. A covered (uniform) frame is never sent to the face models.
+
+Identity: a request every ``identity_interval_s`` on a frame with a usable face, when the face
+track was lost (no face for ``track_lost_s``, or the largest face jumped elsewhere) and found again
+(``TRACK_REACQUIRED``), and ``identity_confirm_s`` after a MISMATCH (``CONFIRM``) so that the second
+result needed to open IDENTITY_MISMATCH comes soon.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter, OrderedDict
+from datetime import datetime, timedelta
+
+from anomaly.lanes import DESKTOP, PHONE, Coverage, Lane
+from anomaly.model import Frame, IdentityRequest, IdentityResult, IncidentChange, TelemetryFact
+from anomaly.signals import (
+    Calibration,
+    FaceSignals,
+    FrameStats,
+    analyse_faces,
+    change,
+    covered,
+    detect_faces,
+    face_thumb,
+    frame_stats,
+    judge_desktop,
+    judge_phone,
+    scene_edges,
+)
+from anomaly.temporal import DetectorSettings, Machine, Owner, Sample, rules
+from proctor.auth.v1 import auth_face_pb2 as apb
+from proctor.common.v1 import common_pb2 as c
+from proctor.events.v1 import anomaly_pb2
+from proctor_faces import ModelPack
+from proctor_runtime.events import from_ts, ts
+
+log = logging.getLogger(__name__)
+
+TELEMETRY_KINDS = (c.INCIDENT_KIND_SECOND_MONITOR, c.INCIDENT_KIND_FOCUS_LOST, c.INCIDENT_KIND_SCREENSHOT_ATTEMPT,
+                   c.INCIDENT_KIND_VIRTUAL_MACHINE, c.INCIDENT_KIND_REMOTE_DESKTOP, c.INCIDENT_KIND_PROHIBITED_PROCESS)
+_POINT_FACTS: dict[int, tuple[int, str]] = {
+    c.TELEMETRY_KIND_SCREENSHOT_ATTEMPT: (c.INCIDENT_KIND_SCREENSHOT_ATTEMPT, "screenshot"),
+    c.TELEMETRY_KIND_SCREEN_RECORDING_ATTEMPT: (c.INCIDENT_KIND_SCREENSHOT_ATTEMPT, "screen recording"),
+    c.TELEMETRY_KIND_VIRTUAL_MACHINE_DETECTED: (c.INCIDENT_KIND_VIRTUAL_MACHINE, ""),
+    c.TELEMETRY_KIND_REMOTE_DESKTOP_DETECTED: (c.INCIDENT_KIND_REMOTE_DESKTOP, ""),
+    c.TELEMETRY_KIND_PROHIBITED_PROCESS: (c.INCIDENT_KIND_PROHIBITED_PROCESS, ""),
+}
+_SEEN_TELEMETRY = 4096  # remembered (device, sequence) keys
+
+
+class CandidateTracker:
+    """See the module doc. Not thread-safe: the service serialises calls per candidate."""
+
+    def __init__(self, sitting_id: str, candidate_id: str, attempt: int, pack: ModelPack,
+                 settings: DetectorSettings | None = None) -> None:
+        self.owner = Owner(sitting_id, candidate_id, int(attempt))
+        self.pack = pack
+        self.settings = settings or DetectorSettings()
+        self.table = rules(self.settings)
+        self.live: dict[int, Lane] = {k: Lane(k, self.table, self.owner, self.settings)
+                                      for k in (DESKTOP, PHONE)}
+        self.late: dict[int, Lane] = {}
+        s = self.settings
+        join, tolerance = timedelta(seconds=s.max_sample_gap_s), timedelta(seconds=s.late_tolerance_s)
+        self.coverage: dict[int, Coverage] = {k: Coverage(join, tolerance) for k in (DESKTOP, PHONE)}
+        self.telemetry: dict[int, Machine] = {k: Machine(self.table[k], self.owner, s) for k in TELEMETRY_KINDS}
+        self.calibration = Calibration()
+        self.calibration_started: datetime | None = None
+        self.frames_analysed = 0
+        self.counters: Counter[str] = Counter()
+        self._seen: OrderedDict[tuple[int, int], None] = OrderedDict()
+        self._requests: OrderedDict[tuple[str, datetime], Lane] = OrderedDict()
+
+    @classmethod
+    def create(cls, sitting_id: str, candidate_id: str, attempt: int, pack: ModelPack,
+               settings: DetectorSettings | None = None) -> CandidateTracker:
+        return cls(sitting_id, candidate_id, attempt, pack, settings)
+
+    # ------------------------------------------------------------------ frames
+
+    def on_frame(self, frame: Frame) -> tuple[list[IncidentChange], IdentityRequest | None]:
+        kind = frame.stream_kind
+        if kind not in self.live:
+            self.counters["frames_other_stream"] += 1
+            return [], None
+        t = frame.captured_at
+        live, cov = self.live[kind], self.coverage[kind]
+        changes: list[IncidentChange] = []
+        if live.last_t is None or t > live.last_t:
+            lane = live
+        elif cov.covers(t):
+            self.counters["frames_duplicate"] += 1
+            return [], None
+        else:
+            found = self._late_lane(kind, t, changes)
+            if found is None:
+                self.counters["frames_dropped"] += 1
+                return changes, None
+            lane = found
+            self.counters["frames_late"] += 1
+        self.counters["frames_seen"] += 1
+        found_changes, request = self._process(lane, frame)
+        changes += found_changes
+        if lane.late and cov.covered_soon_after(t, timedelta(seconds=self.settings.max_sample_gap_s)):
+            changes += lane.close_all(t)  # the late run reached time the live lane has seen
+            self.late.pop(kind, None)
+        cov.add(t)
+        for m in self.telemetry.values():
+            changes += m.tick(t)
+        return changes, request
+
+    def _late_lane(self, kind: int, t: datetime, changes: list[IncidentChange]) -> Lane | None:
+        late = self.late.get(kind)
+        if late is not None and late.last_t is not None:
+            if t <= late.last_t:
+                return None
+            if t - late.last_t > timedelta(seconds=self.settings.max_open_gap_s):
+                changes += late.close_all(late.last_t)
+                late = None
+        if late is None:
+            late = self.late[kind] = Lane(kind, self.table, self.owner, self.settings, late=True)
+        return late
+
+    def _process(self, lane: Lane, frame: Frame) -> tuple[list[IncidentChange], IdentityRequest | None]:
+        stats = frame_stats(frame.image)
+        t = frame.captured_at
+        changes: list[IncidentChange] = []
+        active: dict[int, bool] = {k: m.active for k, m in lane.machines.items()}
+        request = None
+        if lane.stream_kind == DESKTOP:
+            uniform = covered(stats, self.settings, active[c.INCIDENT_KIND_CAMERA_COVERED])
+            faces = None if uniform else self._faces(lane, frame, stats)
+            self._calibrate(t, faces)
+            verdicts = judge_desktop(stats, faces, self.calibration, active, self.pack, self.settings)
+            request = self._identity_due(lane, frame, faces)
+        else:
+            uniform = covered(stats, self.settings, active[c.INCIDENT_KIND_PHONE_CAMERA_COVERED])
+            faces = None if uniform else self._faces(lane, frame, stats)
+            moved = None
+            if not uniform:
+                edges = scene_edges(stats)
+                lane.scene.offer(edges)
+                moved = lane.scene.changed(edges)
+            verdicts = judge_phone(stats, faces, moved, active, self.settings)
+        for kind, v in verdicts.items():
+            changes += lane.machines[kind].observe(Sample(t, v.abnormal, v.score, v.confidence, v.note,
+                                                          v.attributes, frame))
+        lane.last_t = t
+        return changes, request
+
+    def _faces(self, lane: Lane, frame: Frame, stats: FrameStats) -> FaceSignals:
+        """The face facts of this frame, reused from the last analysed frame when the picture barely
+        changed (see the module doc)."""
+        t, s = frame.captured_at, self.settings
+        prev = lane.gate_faces
+        if (prev is not None and lane.gate_t is not None and s.gate_max_reuse_s > 0
+                and frame.image.shape == lane.gate_shape
+                and timedelta(0) < t - lane.gate_t <= timedelta(seconds=s.gate_max_reuse_s)
+                and change(stats.thumb, lane.gate_thumb) < s.gate_frame
+                and (prev.box is None or change(face_thumb(frame.image, prev.box), lane.gate_face) < s.gate_face)):
+            self.counters["frames_reused"] += 1
+            return prev
+        if lane.stream_kind == DESKTOP:
+            faces = analyse_faces(frame.image, self.pack, s)
+        else:
+            faces = detect_faces(frame.image, self.pack)
+        self.frames_analysed += 1
+        lane.gate_t, lane.gate_shape, lane.gate_thumb, lane.gate_faces = t, frame.image.shape, stats.thumb, faces
+        lane.gate_face = face_thumb(frame.image, faces.box)
+        return faces
+
+    def _calibrate(self, t: datetime, faces: FaceSignals | None) -> None:
+        """Every desktop frame (a reused one too: the pose held for that second) offers a neutral sample
+        until the calibration is complete; after ``calibration_window_s`` it completes with what it has."""
+        cal = self.calibration
+        if faces is not None and not cal.gaze_ready:
+            cal.offer(faces, self.settings)
+        if cal.complete:
+            return
+        if self.calibration_started is None:
+            self.calibration_started = t
+        if t - self.calibration_started >= timedelta(seconds=self.settings.calibration_window_s):
+            cal.give_up()
+            log.info("pose calibration incomplete", extra={"candidate_id": self.owner.candidate_id,
+                                                           "samples": cal.samples})
+
+    # ------------------------------------------------------------------ identity
+
+    def _usable_for_identity(self, faces: FaceSignals) -> bool:
+        t = self.pack.thresholds
+        if (faces.face_count == 0 or faces.profile or not faces.has_mesh or faces.presence < t.min_presence
+                or faces.size_px < t.min_face_px or faces.occlusion >= t.occlusion
+                or faces.yaw is None or faces.pitch is None or faces.box is None):
+            return False
+        cal = self.calibration
+        return (abs(faces.yaw - cal.neutral_yaw) < t.away_yaw and abs(faces.pitch - cal.neutral_pitch) < t.away_pitch)
+
+    def _identity_due(self, lane: Lane, frame: Frame, faces: FaceSignals | None) -> IdentityRequest | None:
+        t, s = frame.captured_at, self.settings
+        if faces is None or faces.face_count == 0 or faces.box is None:
+            lane.no_face_since = lane.no_face_since or t
+            if t - lane.no_face_since >= timedelta(seconds=s.track_lost_s):
+                lane.track_lost = True
+            return None
+        lane.no_face_since = None
+        if lane.track_box is not None and _jumped(lane.track_box, faces.box):
+            lane.track_lost = True
+        lane.track_box = faces.box
+        if not self._usable_for_identity(faces):
+            return None
+        if lane.track_lost and lane.last_check is not None:
+            reason = "TRACK_REACQUIRED"
+        elif lane.confirm_due is not None and t >= lane.confirm_due:
+            reason = "CONFIRM"
+        elif lane.last_check is None or t - lane.last_check >= timedelta(seconds=s.identity_interval_s):
+            reason = "PERIODIC"
+        else:
+            return None
+        lane.last_check, lane.confirm_due, lane.track_lost = t, None, False
+        self._requests[(frame.segment_id, t)] = lane
+        while len(self._requests) > 64:
+            self._requests.popitem(last=False)
+        return IdentityRequest(frame=frame, face_box=faces.box, reason=reason)
+
+    def on_identity(self, result: IdentityResult) -> list[IncidentChange]:
+        """auth-face's answer. IDENTITY_MISMATCH opens after ``identity_mismatches`` consecutive
+        MISMATCH results (INCONCLUSIVE neither counts nor breaks the run) and closes after
+        ``identity_matches`` consecutive MATCH results."""
+        req = result.request
+        lane = self._requests.pop((req.frame.segment_id, req.frame.captured_at), None)
+        if lane is None:
+            lane = self.live[DESKTOP]  # asked before a restore: the live lane
+        elif lane.late and self.late.get(DESKTOP) is not lane:
+            self.counters["identity_for_closed_run"] += 1
+            return []
+        decision = int(result.decision)
+        verdicts: dict[int, bool] = {apb.MATCH_DECISION_MATCH: False, apb.MATCH_DECISION_MISMATCH: True}
+        abnormal = verdicts.get(decision)
+        if abnormal is None:
+            self.counters["identity_inconclusive"] += 1
+        dist, thr = float(result.distance or 0.0), float(result.threshold or 0.0)
+        score = min(1.0, 0.6 + 0.4 * max(0.0, dist - thr) / thr) if abnormal and thr > 0 else 0.6
+        at = req.frame.captured_at
+        sample = Sample(at, abnormal, score, score, f"embedding distance {dist:.2f} (threshold {thr:.2f})",
+                        {"distance": f"{dist:.3f}", "threshold": f"{thr:.3f}", "check": req.reason}, req.frame)
+        changes = lane.identity.observe(sample)
+        if abnormal and not lane.identity.is_open:
+            lane.confirm_due = at + timedelta(seconds=self.settings.identity_confirm_s)
+        return changes
+
+    # ------------------------------------------------------------------ telemetry
+
+    def on_telemetry(self, fact: TelemetryFact) -> list[IncidentChange]:
+        """Client telemetry rules. Facts without a usable time or kind are counted and ignored;
+        a (device, sequence) seen before is a duplicate."""
+        at = getattr(fact, "at", None)
+        if not isinstance(at, datetime) or at.tzinfo is None:
+            self.counters["telemetry_invalid"] += 1
+            return []
+        kind = int(getattr(fact, "kind", 0) or 0)
+        sequence = int(getattr(fact, "sequence", 0) or 0)
+        if sequence:
+            key = (int(getattr(fact, "device_kind", 0) or 0), sequence)
+            if key in self._seen:
+                self.counters["telemetry_duplicate"] += 1
+                return []
+            self._seen[key] = None
+            while len(self._seen) > _SEEN_TELEMETRY:
+                self._seen.popitem(last=False)
+        detail = str(getattr(fact, "detail", "") or "")[:80]
+        value = int(getattr(fact, "value", 0) or 0)
+        changes = [ch for m in self.telemetry.values() for ch in m.tick(at)]
+        if kind == c.TELEMETRY_KIND_DISPLAY_COUNT:
+            if value > 1:
+                changes += self._fact(c.INCIDENT_KIND_SECOND_MONITOR, at, True, f"{value} displays",
+                                      {"displays": str(value)}, score=min(1.0, 0.5 + 0.25 * (value - 1)))
+            elif value == 1:
+                changes += self._fact(c.INCIDENT_KIND_SECOND_MONITOR, at, False)
+            else:
+                self.counters["telemetry_invalid"] += 1
+        elif kind in (c.TELEMETRY_KIND_FOCUS_LOST, c.TELEMETRY_KIND_APP_SWITCH):
+            attrs = {"detail": detail} if detail else {}
+            changes += self._fact(c.INCIDENT_KIND_FOCUS_LOST, at, True, detail or "focus lost", attrs)
+            duration = getattr(fact, "duration", None)
+            if isinstance(duration, timedelta) and duration > timedelta(0):
+                changes += self._fact(c.INCIDENT_KIND_FOCUS_LOST, at + duration, False)
+        elif kind == c.TELEMETRY_KIND_FOCUS_GAINED:
+            changes += self._fact(c.INCIDENT_KIND_FOCUS_LOST, at, False)
+        elif kind in _POINT_FACTS:
+            target, what = _POINT_FACTS[kind]
+            name = detail or what
+            changes += self._fact(target, at, True, name, {"detail": name} if name else {})
+        else:
+            self.counters["telemetry_ignored"] += 1
+        return changes
+
+    def _fact(self, kind: int, at: datetime, abnormal: bool, note: str = "", attributes: dict[str, str] | None = None,
+              score: float = 1.0) -> list[IncidentChange]:
+        m = self.telemetry[kind]
+        if m.last_at is not None and at <= m.last_at:
+            self.counters["telemetry_stale"] += 1
+            return []
+        return m.observe(Sample(at, abnormal, score, 0.95, note, attributes or {}))
+
+    # ------------------------------------------------------------------ end, snapshot, restore
+
+    def close_all(self, at: datetime) -> list[IncidentChange]:
+        """The exam is over for this candidate: every open incident closes at ``at`` (late runs at
+        their last frame), pending signals are dropped."""
+        changes: list[IncidentChange] = []
+        for lane in self.live.values():
+            changes += lane.close_all(at)
+        for lane in self.late.values():
+            changes += lane.close_all(lane.last_t or at)
+        self.late.clear()
+        for m in self.telemetry.values():
+            changes += m.tick(at)
+            changes += m.close(at)
+        return changes
+
+    def _snapshot_machines(self) -> list[Machine]:
+        return [*self.live[DESKTOP].all_machines(), *self.live[PHONE].machines.values(), *self.telemetry.values()]
+
+    def snapshot(self) -> anomaly_pb2.AnomalyStateSnapshot:
+        """The live state (no meta: the service fills it). Late runs, the phone's scene reference,
+        the iris baseline and the change gate are not kept: they rebuild from the next frames."""
+        cal = self.calibration
+        out = anomaly_pb2.AnomalyStateSnapshot(
+            model_pack_id=self.pack.id, model_pack_version=self.pack.version,
+            signals=[m.to_proto() for m in self._snapshot_machines()],
+            calibration=anomaly_pb2.PoseCalibration(neutral_yaw_deg=cal.neutral_yaw,
+                                                    neutral_pitch_deg=cal.neutral_pitch,
+                                                    samples=cal.samples, complete=cal.complete),
+            frames_analysed=self.frames_analysed)
+        last = self.live[DESKTOP].last_t or self.live[PHONE].last_t
+        if last is not None:
+            out.last_frame_time.CopyFrom(ts(last))
+        checked = self.live[DESKTOP].last_check
+        if checked is not None:
+            out.last_identity_check.CopyFrom(ts(checked))
+        return out
+
+    @classmethod
+    def restore(cls, snapshot: anomaly_pb2.AnomalyStateSnapshot, sitting_id: str, candidate_id: str, attempt: int,
+                pack: ModelPack, settings: DetectorSettings | None = None) -> CandidateTracker:
+        """A tracker continuing from ``snapshot``: open incidents keep their ids and revisions, frames
+        up to the snapshot's last frame time count as seen. The pose calibration is kept only if the
+        snapshot was made with the same model pack (another pose model has another neutral)."""
+        tracker = cls(sitting_id, candidate_id, attempt, pack, settings)
+        last = from_ts(snapshot.last_frame_time) if snapshot.HasField("last_frame_time") else None
+        same_pack = (snapshot.model_pack_id, snapshot.model_pack_version) == (pack.id, pack.version)
+        cal = snapshot.calibration
+        if same_pack and cal.complete:
+            mine = tracker.calibration
+            mine.neutral_yaw, mine.neutral_pitch = cal.neutral_yaw_deg, cal.neutral_pitch_deg
+            mine.samples, mine.complete = int(cal.samples), True
+        by_kind = {m.rule.kind: m for m in tracker._snapshot_machines()}
+        for state in snapshot.signals:
+            m = by_kind.get(state.kind)
+            if m is None:
+                continue
+            frame_signal = state.kind not in TELEMETRY_KINDS and state.kind != c.INCIDENT_KIND_IDENTITY_MISMATCH
+            m.restore(state, last if frame_signal else None)
+        for kind, lane in tracker.live.items():
+            lane.last_t = last
+            if last is not None:
+                tracker.coverage[kind].floor = last
+        if snapshot.HasField("last_identity_check"):
+            tracker.live[DESKTOP].last_check = from_ts(snapshot.last_identity_check)
+        tracker.frames_analysed = int(snapshot.frames_analysed)
+        return tracker
+
+
+def _jumped(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    """The largest face moved further than its own width, or changed size by more than 1.8x: another
+    face (or the same one after leaving), not a head movement between two samples."""
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    dist = ((ax + aw / 2 - bx - bw / 2) ** 2 + (ay + ah / 2 - by - bh / 2) ** 2) ** 0.5
+    ratio = max(aw, bw) / max(1, min(aw, bw))
+    return dist > max(aw, bw) or ratio > 1.8

@@ -1,0 +1,292 @@
+"""The anomaly service's Kafka side: stored segments, client telemetry and session events in;
+incidents and the detector-state changelog out.
+
+One tracker per candidate (per sitting and attempt), guarded by a per-candidate lock: the three
+input topics are co-partitioned by candidate id and the group uses the range assignor, so one worker
+sees all of a candidate's inputs, but partitions are handled concurrently. Frame analysis runs in a
+dedicated inference thread (one per process by default); Kafka, storage and auth-face stay on the
+event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from anomaly import incidents, metrics
+from anomaly.config import Settings
+from anomaly.identity import AuthFaceClient
+from anomaly.model import Frame, IdentityRequest, IncidentChange, TelemetryFact
+from anomaly.sampling import SegmentUnreadable, sample_frames
+from anomaly.state import SnapshotStore
+from anomaly.tracker import CandidateTracker
+from proctor.common.v1 import common_pb2
+from proctor.events.v1 import media_pb2, session_pb2, telemetry_pb2
+from proctor_faces import ModelPack
+from proctor_runtime import topics
+from proctor_runtime.events import from_ts, meta
+from proctor_runtime.kafka import EventProducer, PermanentError, Record, Subscription, TransientError
+from proctor_storage import ObjectMissing, SegmentStore, StorageError
+
+log = logging.getLogger(__name__)
+ANALYSED_KINDS = (common_pb2.STREAM_KIND_DESKTOP_CAMERA, common_pb2.STREAM_KIND_PHONE_EVIDENCE)
+OVER = (common_pb2.CANDIDATE_STATE_FINISHED, common_pb2.CANDIDATE_STATE_UPLOADED,
+        common_pb2.CANDIDATE_STATE_ABANDONED, common_pb2.CANDIDATE_STATE_ABSENT)
+
+
+@dataclass
+class Watched:
+    sitting_id: str
+    candidate_id: str
+    attempt: int
+    partition: int
+    tracker: CandidateTracker
+    room_id: str = ""
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    playlists: dict[str, str] = field(default_factory=dict)  # stream id -> stitched playlist URI
+    ended_at: datetime | None = None  # the exam is over for the candidate (finished, abandoned, ...)
+
+
+def _kind(kind: int) -> str:
+    return common_pb2.StreamKind.Name(kind).removeprefix("STREAM_KIND_").lower()
+
+
+@dataclass
+class Anomaly:
+    settings: Settings
+    objects: SegmentStore
+    pack: ModelPack
+    producer: EventProducer
+    auth: AuthFaceClient | None
+    snapshots: SnapshotStore
+    make_tracker: Callable[..., CandidateTracker]
+    restore_tracker: Callable[..., CandidateTracker]
+    watched: dict[tuple[str, str], Watched] = field(default_factory=dict)
+    rooms: dict[tuple[str, str], str] = field(default_factory=dict)
+    ended: dict[tuple[str, str], datetime] = field(default_factory=dict)  # exams over, no tracker in memory
+
+    def __post_init__(self) -> None:
+        self.inference = ThreadPoolExecutor(self.settings.inference_workers, thread_name_prefix="inference")
+        self.io = ThreadPoolExecutor(4, thread_name_prefix="storage")
+        self.pack_ref = common_pb2.ModelPackRef(id=self.pack.id, version=self.pack.version)
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    def subscriptions(self) -> list[Subscription]:
+        return [Subscription(topics.MEDIA_SEGMENTS_STORED.name, media_pb2.MediaSegmentStored, self.on_segment),
+                Subscription(topics.CLIENT_TELEMETRY.name, telemetry_pb2.ClientTelemetry, self.on_telemetry),
+                Subscription(topics.SESSION_EVENTS.name, session_pb2.SessionEvent, self.on_session)]
+
+    # --- rebalances (called from the consumer's thread) --------------------------------------
+
+    def revoked(self, partitions: list[tuple[str, int]]) -> None:
+        numbers = {p for t, p in partitions if t == topics.MEDIA_SEGMENTS_STORED.name}
+        for number in numbers:
+            self.snapshots.forget(number)
+        if self.loop is not None and numbers:
+            self.loop.call_soon_threadsafe(self._drop, numbers)
+
+    def _drop(self, partitions: set[int]) -> None:
+        for key in [k for k, w in self.watched.items() if w.partition in partitions]:
+            del self.watched[key]
+        metrics.CANDIDATES.set(len(self.watched))
+
+    # --- candidates ----------------------------------------------------------------------------
+
+    async def _watched(self, sitting_id: str, candidate_id: str, attempt: int, partition: int,
+                       create: bool = True) -> Watched | None:
+        key = (sitting_id, candidate_id)
+        found = self.watched.get(key)
+        if found is not None and (found.attempt == attempt or not attempt):
+            return found
+        snapshot = await asyncio.to_thread(self.snapshots.get, partition, sitting_id, candidate_id)
+        if snapshot is None and not create:
+            return None
+        if snapshot is not None:
+            tracker = self.restore_tracker(snapshot, sitting_id, candidate_id, attempt or 1, self.pack)
+        else:
+            tracker = self.make_tracker(sitting_id, candidate_id, attempt or 1, self.pack)
+        watched = Watched(sitting_id, candidate_id, attempt or 1, partition, tracker,
+                          room_id=self.rooms.get(key, ""), ended_at=self.ended.pop(key, None))
+        self.watched[key] = watched
+        metrics.CANDIDATES.set(len(self.watched))
+        return watched
+
+    async def _publish(self, w: Watched, changes: list[IncidentChange]) -> None:
+        for change in changes:
+            uris = []
+            for index, evidence in enumerate(change.evidence):
+                try:
+                    uris.append(await asyncio.get_running_loop().run_in_executor(
+                        self.io, incidents.store_evidence, self.objects, self.settings.evidence_prefix,
+                        w.sitting_id, w.candidate_id, change, index, evidence))
+                except StorageError as exc:
+                    raise TransientError(f"storing evidence: {exc}") from exc
+            event = incidents.incident_event(change, sitting_id=w.sitting_id, candidate_id=w.candidate_id,
+                                             room_id=w.room_id, attempt=w.attempt, pack=self.pack_ref,
+                                             evidence_uris=uris, playlists=w.playlists)
+            await self.producer.send(topics.INCIDENTS.name, w.candidate_id, event)
+            metrics.INCIDENTS.labels(common_pb2.IncidentKind.Name(change.kind).removeprefix("INCIDENT_KIND_"),
+                                     str(change.change)).inc()
+
+    async def _save(self, w: Watched, at: datetime) -> None:
+        snapshot = w.tracker.snapshot()
+        snapshot.meta.CopyFrom(meta(sitting_id=w.sitting_id, candidate_id=w.candidate_id, producer="anomaly",
+                                    event_time=at))
+        await self.producer.send(topics.ANOMALY_STATE.name, w.candidate_id, snapshot)
+        self.snapshots.remember(w.partition, w.candidate_id, snapshot)
+
+    # --- handlers --------------------------------------------------------------------------------
+
+    async def on_segment(self, record: Record[media_pb2.MediaSegmentStored]) -> None:
+        ev = record.value
+        kind = _kind(ev.stream_kind)
+        if ev.stream_kind not in ANALYSED_KINDS:
+            metrics.SEGMENTS.labels(kind, "skipped_kind").inc()
+            return
+        if not ev.probe.ok or not ev.object_uri:
+            metrics.SEGMENTS.labels(kind, "unusable").inc()
+            return
+        if not ev.meta.sitting_id or not ev.meta.candidate_id or not ev.segment_id:
+            raise PermanentError("MediaSegmentStored without sitting, candidate or segment id")
+        started = time.perf_counter()
+        w = await self._watched(ev.meta.sitting_id, ev.meta.candidate_id, ev.attempt_number, record.partition)
+        assert w is not None
+        async with w.lock:
+            if ev.playlist_uri:
+                w.playlists[ev.stream_id] = ev.playlist_uri
+            with tempfile.TemporaryDirectory(dir=self._work_dir()) as tmp:
+                path = await self._local(ev.object_uri, Path(tmp))
+                try:
+                    changes, requests, frames = await asyncio.get_running_loop().run_in_executor(
+                        self.inference, self._analyse, w.tracker, path, ev)
+                except SegmentUnreadable as exc:
+                    metrics.SEGMENTS.labels(kind, "unreadable").inc()
+                    raise PermanentError(f"segment {ev.segment_id} cannot be decoded: {exc}") from exc
+            for request in requests:
+                changes += await self._identity(w, request)
+            if w.ended_at is not None:  # uploaded after the end (e.g. recorded offline): nothing stays open
+                changes += w.tracker.close_all(w.ended_at)
+            await self._publish(w, changes)
+            await self._save(w, from_ts(ev.media_end_time) if ev.HasField("media_end_time") else datetime.now(UTC))
+        metrics.SEGMENTS.labels(kind, "analysed").inc()
+        metrics.FRAMES.labels("sampled").inc(frames)
+        metrics.SEGMENT_SECONDS.observe(time.perf_counter() - started)
+        if ev.HasField("processed_at"):
+            metrics.LAG.observe(max(0.0, (datetime.now(UTC) - from_ts(ev.processed_at)).total_seconds()))
+
+    def _analyse(self, tracker: CandidateTracker, path: Path, ev: media_pb2.MediaSegmentStored,
+                 ) -> tuple[list[IncidentChange], list[IdentityRequest], int]:
+        """In the inference thread: sample, analyse, feed the tracker."""
+        changes: list[IncidentChange] = []
+        requests: list[IdentityRequest] = []
+        frames = 0
+        interval = ev.keyframe_interval.ToTimedelta() if ev.HasField("keyframe_interval") else None
+        frame: Frame
+        for frame in sample_frames(path, stream_kind=ev.stream_kind, segment_id=ev.segment_id,
+                                   media_start=from_ts(ev.media_start_time),
+                                   stream_offset=ev.stream_offset.ToTimedelta(), keyframe_interval=interval,
+                                   rate=self.settings.sample_rate, max_width=self.settings.max_frame_width):
+            frames += 1
+            found, request = tracker.on_frame(frame)
+            changes += found
+            if request is not None:
+                requests.append(request)
+        return changes, requests, frames
+
+    async def _identity(self, w: Watched, request: IdentityRequest) -> list[IncidentChange]:
+        if self.auth is None:
+            return []
+        result = await self.auth.reverify(w.sitting_id, w.candidate_id, request)
+        if result is None:
+            return []
+        return await asyncio.get_running_loop().run_in_executor(self.inference, w.tracker.on_identity, result)
+
+    def _work_dir(self) -> Path:
+        self.settings.work_dir.mkdir(parents=True, exist_ok=True)
+        return self.settings.work_dir
+
+    async def _local(self, uri: str, tmp: Path) -> Path:
+        try:
+            local = self.objects.local_path(uri)
+        except StorageError as exc:
+            raise PermanentError(f"segment URI not in this store: {uri}") from exc
+        if local is not None:
+            if not local.exists():
+                raise PermanentError(f"stored segment missing: {uri}")
+            return local
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self.io, self.objects.fetch, uri,
+                                                                    tmp / "segment.mp4")
+        except ObjectMissing as exc:
+            raise PermanentError(f"stored segment missing: {uri}") from exc
+        except StorageError as exc:
+            raise TransientError(f"fetching {uri}: {exc}") from exc
+
+    async def on_telemetry(self, record: Record[telemetry_pb2.ClientTelemetry]) -> None:
+        ev = record.value
+        if not ev.meta.sitting_id or not ev.meta.candidate_id:
+            metrics.TELEMETRY.labels("invalid").inc(max(1, len(ev.samples)))
+            return
+        w = await self._watched(ev.meta.sitting_id, ev.meta.candidate_id, ev.attempt_number, record.partition)
+        assert w is not None
+        if ev.room_id:
+            w.room_id = ev.room_id
+        offset = ev.clock_offset.ToTimedelta() if ev.HasField("clock_offset") else timedelta(0)
+        changes: list[IncidentChange] = []
+        async with w.lock:
+            for sample in ev.samples:
+                if sample.HasField("server_time"):
+                    at = from_ts(sample.server_time)
+                elif sample.HasField("client_time"):
+                    at = from_ts(sample.client_time) + offset
+                else:
+                    metrics.TELEMETRY.labels("no_time").inc()
+                    continue
+                fact = TelemetryFact(sample.kind, at, ev.device_kind, sample.value, sample.detail,
+                                     sample.duration.ToTimedelta() if sample.HasField("duration") else None,
+                                     sample.sequence)
+                changes += w.tracker.on_telemetry(fact)
+                metrics.TELEMETRY.labels("handled").inc()
+            await self._publish(w, changes)
+            if changes:
+                await self._save(w, datetime.now(UTC))
+
+    async def on_session(self, record: Record[session_pb2.SessionEvent]) -> None:
+        ev = record.value
+        key = (ev.meta.sitting_id, ev.meta.candidate_id)
+        if ev.room_id:
+            self.rooms[key] = ev.room_id
+        if ev.to_state not in OVER:
+            w = self.watched.get(key)
+            if w is not None and ev.room_id:
+                w.room_id = ev.room_id
+            return
+        # the exam is over: close what is open (restoring the candidate's state if another worker had it)
+        w = await self._watched(ev.meta.sitting_id, ev.meta.candidate_id, ev.attempt_number, record.partition,
+                                create=False)
+        at = from_ts(ev.meta.event_time) if ev.meta.HasField("event_time") else datetime.now(UTC)
+        if w is None:  # nothing analysed yet: recordings uploaded later are closed at the end
+            self.ended[key] = at
+            return
+        if w.ended_at is not None:
+            return
+        async with w.lock:
+            if ev.room_id:
+                w.room_id = ev.room_id
+            w.ended_at = at
+            await self._publish(w, w.tracker.close_all(w.ended_at))
+            await self._save(w, w.ended_at)
+
+    async def close(self) -> None:
+        self.inference.shutdown(wait=True)
+        self.io.shutdown(wait=True)
+        if self.auth is not None:
+            await self.auth.close()
+

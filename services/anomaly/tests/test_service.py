@@ -1,0 +1,186 @@
+"""The anomaly service in process on the real Kafka, with real segments in a filesystem store:
+segments in → incidents out (with evidence in storage), telemetry rules, the end of the exam closing
+what is open, the state changelog surviving a restart, an undecodable segment dead-lettered."""
+
+import asyncio
+import subprocess
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from anomaly.app import build
+from anomaly.config import Settings
+from proctor.common.v1 import common_pb2
+from proctor.events.v1 import anomaly_pb2, incident_pb2, media_pb2, meta_pb2, session_pb2, telemetry_pb2
+from proctor_runtime.events import ts
+from proctor_runtime.kafka import EventProducer, dlq_topic
+from proctor_runtime.testing.helpers import kafka_events
+from proctor_runtime.testing.plugin import start_group_at_end
+from proctor_runtime.topics import (
+    ANOMALY_STATE,
+    CLIENT_TELEMETRY,
+    INCIDENTS,
+    MEDIA_SEGMENTS_STORED,
+    SESSION_EVENTS,
+    ensure_topics,
+    new_topics,
+)
+from proctor_storage import FilesystemStore
+
+IMAGES = Path(__import__("insightface").__file__).parent / "data" / "images"
+SEGMENT_S = 4
+CAMERA = common_pb2.STREAM_KIND_DESKTOP_CAMERA
+
+
+def still_segments(image: Path, out: Path, seconds: int) -> list[Path]:
+    """H.264 fragmented-MP4 4-s segments (1-s GOP) of a real photo with a little camera noise, as the
+    media worker stores them."""
+    out.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-loop", "1", "-i", str(image), "-t", str(seconds), "-vf",
+                    "scale=640:-2,noise=alls=6:allf=t,format=yuv420p", "-r", "15", "-c:v", "libx264", "-preset",
+                    "ultrafast", "-g", "15", "-keyint_min", "15", "-f", "segment", "-segment_time", str(SEGMENT_S),
+                    "-segment_format", "mp4", "-segment_format_options",
+                    "movflags=frag_keyframe+empty_moov+default_base_moof", str(out / "seg%03d.mp4")],
+                   check=True, timeout=120)
+    return sorted(out.glob("seg*.mp4"))
+
+
+def meta(sitting: str, candidate: str, at: datetime, event_id: str = "") -> meta_pb2.EventMeta:
+    return meta_pb2.EventMeta(event_id=event_id or uuid.uuid4().hex, schema_version=1, sitting_id=sitting,
+                              candidate_id=candidate, producer="test", event_time=ts(at))
+
+
+def stored_event(sitting: str, candidate: str, stream: str, index: int, uri: str, start: datetime,
+                 offset: timedelta) -> media_pb2.MediaSegmentStored:
+    ev = media_pb2.MediaSegmentStored(
+        meta=meta(sitting, candidate, start + timedelta(seconds=SEGMENT_S), f"{stream}:{index}:stored"),
+        segment_id=f"{stream}:{index}", stream_id=stream, stream_kind=CAMERA, attempt_number=1,
+        segment_index=index, media_start_time=ts(start), media_end_time=ts(start + timedelta(seconds=SEGMENT_S)),
+        object_uri=uri, raw_object_uri=uri, playlist_uri=f"file:///review/{stream}.m3u8", has_video=True,
+        action=media_pb2.PROCESSING_ACTION_REMUXED, probe=media_pb2.ProbeResult(ok=True))
+    ev.duration.FromTimedelta(timedelta(seconds=SEGMENT_S))
+    ev.stream_offset.FromTimedelta(offset)
+    ev.keyframe_interval.FromTimedelta(timedelta(seconds=1))
+    return ev
+
+
+@pytest.fixture
+async def service(kafka_bootstrap, tmp_path):
+    ensure_topics(kafka_bootstrap, new_topics())
+    group = f"anomaly-test-{uuid.uuid4().hex[:6]}"
+    start_group_at_end(kafka_bootstrap, group, [MEDIA_SEGMENTS_STORED.name, CLIENT_TELEMETRY.name,
+                                                SESSION_EVENTS.name])
+    store = FilesystemStore(tmp_path / "objects")
+    settings = Settings(kafka_bootstrap=kafka_bootstrap, kafka_group_id=group, kafka_offset_reset="earliest",
+                        work_dir=tmp_path / "work", shutdown_grace_s=1, token_signing_key=SecretStr(""),
+                        kafka_handler_retries=2)
+    hosts = []
+
+    async def start():
+        host = await build(settings, store, with_auth=False)
+        await host.start()
+        async with asyncio.timeout(60):
+            await host.consumers[0].ready.wait()
+        hosts.append(host)
+        return host
+
+    producer = EventProducer(kafka_bootstrap, "anomaly-test")
+    yield start, store, producer, tmp_path
+    await producer.close()
+    for host in hosts:
+        await host.stop()
+
+
+async def test_segments_in_incidents_out_and_the_end_closes_them(service, kafka_bootstrap):
+    start, store, producer, tmp = service
+    host = await start()
+    sitting, cid, stream = f"s-{uuid.uuid4().hex[:6]}", "c1", f"st-{uuid.uuid4().hex[:6]}"
+    files = still_segments(IMAGES / "t1.jpg", tmp / "group", 16)  # a 6-person group photo: another person
+    t0 = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+    await producer.send(SESSION_EVENTS.name, cid, session_pb2.SessionEvent(
+        meta=meta(sitting, cid, t0), to_state=common_pb2.CANDIDATE_STATE_IN_EXAM, room_id="r7", attempt_number=1))
+    for i, f in enumerate(files):
+        uri = store.put_file(f"review/{stream}/{i:06d}.mp4", f, "video/mp4")
+        await producer.send(MEDIA_SEGMENTS_STORED.name, cid, stored_event(
+            sitting, cid, stream, i, uri, t0 + timedelta(seconds=SEGMENT_S * i), timedelta(seconds=SEGMENT_S * i)))
+    # telemetry: a second monitor plugged in
+    await producer.send(CLIENT_TELEMETRY.name, cid, telemetry_pb2.ClientTelemetry(
+        meta=meta(sitting, cid, t0), device_kind=common_pb2.DEVICE_KIND_DESKTOP, attempt_number=1, room_id="r7",
+        samples=[common_pb2.TelemetrySample(kind=common_pb2.TELEMETRY_KIND_DISPLAY_COUNT, sequence=1, value=2,
+                                            server_time=ts(t0 + timedelta(seconds=5)))]))
+    opened = await kafka_events(kafka_bootstrap, INCIDENTS.name, incident_pb2.IncidentEvent, sitting,
+                                lambda got: {e.incident.kind for e in got} >= {
+                                    common_pb2.INCIDENT_KIND_MULTIPLE_FACES, common_pb2.INCIDENT_KIND_SECOND_MONITOR},
+                                timeout_s=60)
+    faces = next(e for e in opened if e.incident.kind == common_pb2.INCIDENT_KIND_MULTIPLE_FACES)
+    assert faces.change == incident_pb2.INCIDENT_CHANGE_OPENED and faces.revision == 1
+    assert faces.meta.event_id == f"{faces.incident.incident_id}:1" and faces.incident.room_id == "r7"
+    assert faces.incident.source == common_pb2.INCIDENT_SOURCE_DETECTOR and faces.incident.model_pack.id
+    evidence = faces.incident.evidence[0]
+    assert evidence.segment_id.startswith(stream) and evidence.playlist_uri.endswith(f"{stream}.m3u8")
+    thumb = store.local_path(evidence.thumbnail_uri)
+    assert thumb is not None and thumb.read_bytes()[:2] == b"\xff\xd8", "a JPEG of the worst moment is stored"
+    monitor = next(e for e in opened if e.incident.kind == common_pb2.INCIDENT_KIND_SECOND_MONITOR)
+    assert monitor.incident.source == common_pb2.INCIDENT_SOURCE_TELEMETRY
+    # the exam ends: everything open is closed at the end
+    end = t0 + timedelta(seconds=20)
+    await producer.send(SESSION_EVENTS.name, cid, session_pb2.SessionEvent(
+        meta=meta(sitting, cid, end), from_state=common_pb2.CANDIDATE_STATE_IN_EXAM,
+        to_state=common_pb2.CANDIDATE_STATE_FINISHED, room_id="r7", attempt_number=1))
+    closed = await kafka_events(kafka_bootstrap, INCIDENTS.name, incident_pb2.IncidentEvent, sitting,
+                                lambda got: sum(e.change == incident_pb2.INCIDENT_CHANGE_CLOSED for e in got) >= 2,
+                                timeout_s=30)
+    assert sum(e.change == incident_pb2.INCIDENT_CHANGE_CLOSED for e in closed) >= 2
+    for e in closed:
+        if e.change == incident_pb2.INCIDENT_CHANGE_CLOSED:
+            assert e.incident.HasField("end_time") and e.revision > 1
+    ids = [e.meta.event_id for e in closed]
+    assert len(ids) == len(set(ids)), "no incident event published twice"
+    snapshots = await kafka_events(kafka_bootstrap, ANOMALY_STATE.name, anomaly_pb2.AnomalyStateSnapshot, sitting,
+                                   lambda got: any(s.frames_analysed for s in got))
+    assert max(s.frames_analysed for s in snapshots) > 0 and snapshots[-1].meta.candidate_id == cid
+    del host
+
+
+async def test_state_survives_a_restart_and_bad_segments_are_dead_lettered(service, kafka_bootstrap):
+    start, store, producer, tmp = service
+    host = await start()
+    sitting, cid, stream = f"s-{uuid.uuid4().hex[:6]}", "c2", f"st-{uuid.uuid4().hex[:6]}"
+    files = still_segments(IMAGES / "t1.jpg", tmp / "group2", 24)
+    t0 = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
+    for i, f in enumerate(files[:3]):
+        uri = store.put_file(f"review/{stream}/{i:06d}.mp4", f, "video/mp4")
+        await producer.send(MEDIA_SEGMENTS_STORED.name, cid, stored_event(
+            sitting, cid, stream, i, uri, t0 + timedelta(seconds=SEGMENT_S * i), timedelta(seconds=SEGMENT_S * i)))
+    first = await kafka_events(kafka_bootstrap, INCIDENTS.name, incident_pb2.IncidentEvent, sitting, 1, timeout_s=60)
+    incident_id = first[0].incident.incident_id
+    await kafka_events(kafka_bootstrap, ANOMALY_STATE.name, anomaly_pb2.AnomalyStateSnapshot, sitting, 3)
+    await host.stop()
+    # another worker takes over: it restores the state and continues the same incident
+    await start()
+    for i, f in enumerate(files[3:], start=3):
+        uri = store.put_file(f"review/{stream}/{i:06d}.mp4", f, "video/mp4")
+        await producer.send(MEDIA_SEGMENTS_STORED.name, cid, stored_event(
+            sitting, cid, stream, i, uri, t0 + timedelta(seconds=SEGMENT_S * i), timedelta(seconds=SEGMENT_S * i)))
+    # an undecodable segment (noise stored as MP4): dead-lettered, the service carries on
+    junk = tmp / "junk.mp4"
+    junk.write_bytes(uuid.uuid4().bytes * 5000)
+    bad = store.put_file(f"review/{stream}/junk.mp4", junk, "video/mp4")
+    await producer.send(MEDIA_SEGMENTS_STORED.name, cid, stored_event(
+        sitting, cid, stream, 99, bad, t0 + timedelta(seconds=200), timedelta(seconds=200)))
+    await producer.send(SESSION_EVENTS.name, cid, session_pb2.SessionEvent(
+        meta=meta(sitting, cid, t0 + timedelta(seconds=300)), to_state=common_pb2.CANDIDATE_STATE_FINISHED,
+        attempt_number=1))
+    events = await kafka_events(kafka_bootstrap, INCIDENTS.name, incident_pb2.IncidentEvent, sitting,
+                                lambda got: any(e.change == incident_pb2.INCIDENT_CHANGE_CLOSED for e in got),
+                                timeout_s=60)
+    faces = [e for e in events if e.incident.kind == common_pb2.INCIDENT_KIND_MULTIPLE_FACES]
+    assert any(e.change == incident_pb2.INCIDENT_CHANGE_CLOSED for e in faces), "the end closed the incident"
+    assert {e.incident.incident_id for e in faces} == {incident_id}, "the restored worker continued the incident"
+    assert sum(e.change == incident_pb2.INCIDENT_CHANGE_OPENED for e in faces) == 1
+    dead = await kafka_events(kafka_bootstrap, dlq_topic(MEDIA_SEGMENTS_STORED.name), media_pb2.MediaSegmentStored,
+                              sitting, 1, timeout_s=30)
+    assert dead[0].segment_index == 99
