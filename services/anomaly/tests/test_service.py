@@ -133,7 +133,9 @@ async def test_segments_in_incidents_out_and_the_end_closes_them(service, kafka_
     closed = await kafka_events(kafka_bootstrap, INCIDENTS.name, incident_pb2.IncidentEvent, sitting,
                                 lambda got: sum(e.change == incident_pb2.INCIDENT_CHANGE_CLOSED for e in got) >= 2,
                                 timeout_s=30)
-    assert sum(e.change == incident_pb2.INCIDENT_CHANGE_CLOSED for e in closed) >= 2
+    assert sum(e.change == incident_pb2.INCIDENT_CHANGE_CLOSED for e in closed) >= 2, [
+        (common_pb2.IncidentKind.Name(e.incident.kind), e.change, e.revision, e.incident.incident_id[-6:],
+         e.incident.start_time.ToJsonString()) for e in closed]
     for e in closed:
         if e.change == incident_pb2.INCIDENT_CHANGE_CLOSED:
             assert e.incident.HasField("end_time") and e.revision > 1

@@ -24,7 +24,7 @@ def register(sub: Any) -> None:
     serve.set_defaults(handler=serve_command)
     bench = sub.add_parser("bench", help="benchmarks; each prints one JSON object")
     bench.add_argument("target", choices=["kafka-clients", "exam-session", "exam-session-scale", "auth-face",
-                                          "media-ingest"])
+                                          "media-ingest", "anomaly"])
     bench.add_argument("--frames", type=int, default=200, help="auth-face: verifications to time")
     bench.add_argument("--messages", type=int, default=50_000, help="kafka-clients: messages")
     bench.add_argument("--candidates", type=int, default=None,
@@ -40,6 +40,8 @@ def register(sub: Any) -> None:
     bench.add_argument("--live-streams", type=int, default=48, help="media-ingest: streams recording live")
     bench.add_argument("--live-segments", type=int, default=5, help="media-ingest: segments per live stream")
     bench.add_argument("--no-factors", action="store_true", help="media-ingest: skip the remux/transcode factors")
+    bench.add_argument("--seconds", type=int, default=120, help="anomaly: media seconds per candidate")
+    bench.add_argument("--live-candidates", type=int, default=6, help="anomaly: candidates for the latency phase")
     bench.add_argument("--json", action="store_true")
     bench.set_defaults(handler=bench_command)
 
@@ -68,6 +70,10 @@ def bench_command(args: argparse.Namespace) -> dict[str, Any]:
 
         return asyncio.run(media_ingest.run(args.streams, args.segments, args.chunk_kib, not args.no_factors,
                                             args.live_streams, args.live_segments))
+    if args.target == "anomaly":
+        from proctor_cli.bench import anomaly
+
+        return asyncio.run(anomaly.run(args.candidates or 10, args.seconds, args.live_candidates))
     if args.target == "auth-face":
         from proctor_faces.bench import bench
 

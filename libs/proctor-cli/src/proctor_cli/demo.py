@@ -23,7 +23,6 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import grpc
@@ -40,13 +39,15 @@ from proctor.media.v1 import media_ingest_pb2_grpc
 from proctor_cli import commands_exam, demo_media, sitting_spec
 from proctor_cli.demo_media import Recorder
 from proctor_cli.local import LocalStack
-from proctor_runtime.devinfra import InfraSettings, repo_root
+from proctor_runtime.devinfra import InfraSettings
 from proctor_runtime.devinfra.keys import keyring
 from proctor_runtime.events import ts
 from proctor_runtime.interceptor import ERROR_DETAIL_KEY
+from proctor_runtime.kafka import start_group_at_end
 from proctor_runtime.tokens import Role, TokenSigner
-from proctor_runtime.topics import INCIDENTS, MEDIA_SEGMENTS_STORED, MEDIA_STREAMS, SESSION_EVENTS
+from proctor_runtime.topics import CLIENT_TELEMETRY, INCIDENTS, MEDIA_SEGMENTS_STORED, MEDIA_STREAMS, SESSION_EVENTS
 
+CROWDED = "c-bob"  # whose camera shows other people in the room (anomaly: MULTIPLE_FACES)
 CANDIDATES = [  # id, name, room, script
     ("c-alice", "Alice 李", "room-1", "honest"),
     ("c-bob", "Bob 王", "room-1", "impatient"),
@@ -106,7 +107,8 @@ class Candidate:
 
     def recorder(self, kind: int) -> Recorder:
         assert self.media is not None
-        fmt, clip = self.media.sources[kind]
+        crowded = self.cid == CROWDED and kind == common_pb2.STREAM_KIND_DESKTOP_CAMERA
+        fmt, clip = self.media.sources[demo_media.CROWD if crowded else kind]
         phone = kind in (common_pb2.STREAM_KIND_PHONE_EVIDENCE, common_pb2.STREAM_KIND_PHONE_ROOM_SCAN)
         return Recorder(self.media.stub, self.phone_md if phone else self.md, self.sitting_id, self.cid, kind, fmt,
                         clip)
@@ -183,7 +185,11 @@ def _spec(sitting_id: str, start: datetime) -> dict[str, Any]:
 
 async def run() -> dict[str, Any]:
     infra = InfraSettings()
-    stack = LocalStack(infra, extra_env={"SWEEP_INTERVAL_S": "0.5"})
+    # anomaly starts at the end of its inputs: earlier local runs' recordings are not this sitting's
+    group = f"anomaly-demo-{uuid.uuid4().hex[:6]}"
+    start_group_at_end(infra.kafka_bootstrap, group, [MEDIA_SEGMENTS_STORED.name, CLIENT_TELEMETRY.name,
+                                                      SESSION_EVENTS.name])
+    stack = LocalStack(infra, extra_env={"SWEEP_INTERVAL_S": "0.5"}, service_env={"anomaly": {"KAFKA_GROUP_ID": group}})
     log = Log()
     try:
         exam = await stack.start("exam-session")
@@ -193,6 +199,8 @@ async def run() -> dict[str, Any]:
         ingest = await stack.start("media-ingest")
         worker = await stack.start("media-worker")
         log("demo", f"media-ingest serving on {ingest.target}; processing worker up (metrics :{worker.metrics_port})")
+        anomaly = await stack.start("anomaly", timeout_s=180)
+        log("demo", f"anomaly watching segments and telemetry (metrics :{anomaly.metrics_port})")
         media_sources = await asyncio.to_thread(demo_media.sources, infra.state / "cache")
         async with grpc.aio.insecure_channel(ingest.target) as channel:
             media = Media(media_ingest_pb2_grpc.MediaIngestStub(channel), media_sources)
@@ -228,7 +236,9 @@ async def _sitting(target: str, auth_target: str, infra: InfraSettings, log: Log
         rows, _ = commands_exam.read_candidates(csv_path)
         imported = await stub.ImportCandidates(pb.ImportCandidatesRequest(rows=rows), metadata=staff)
         log("staff", f"imported {imported.created} candidates from {csv_path.name}")
-        tokens = await _face_gate(auth_target, sitting_id, staff, log)
+        camera = media.sources[common_pb2.STREAM_KIND_DESKTOP_CAMERA][1][0]
+        id_photo = await asyncio.to_thread(demo_media.camera_photo, camera, infra.state / "cache")
+        tokens = await _face_gate(auth_target, sitting_id, staff, log, id_photo)
         people = {cid: Candidate(stub, tokens[cid], sitting_id, cid, log, media) for cid, _, _, _ in CANDIDATES}
         scripts = {cid: script for cid, _, _, script in CANDIDATES}
         end = sitting.timeline.end.ToDatetime(UTC)
@@ -266,23 +276,6 @@ async def _upload_summary(media: Media, sitting_id: str, cid: str, staff: Any) -
             + (", complete" if p.complete else ", INCOMPLETE"))
 
 
-def _photos() -> list[tuple[str, bytes]]:
-    """Real ID photos: the shared verification set when present, else faces shipped in PyPI packages."""
-    shared = repo_root().parent / "shared" / "testdata" / "faces" / "verification"
-    if shared.is_dir():
-        found = [(d.name, next(iter(sorted(d.glob("*.jpg"))), None)) for d in sorted(shared.iterdir()) if d.is_dir()]
-        return [(name, path.read_bytes()) for name, path in found if path is not None]
-    import cv2
-    import numpy as np
-    from skimage import data
-
-    astronaut = cv2.imencode(".jpg", cv2.cvtColor(np.asarray(data.astronaut()), cv2.COLOR_RGB2BGR))[1].tobytes()
-    import insightface
-
-    hanks = (Path(insightface.__file__).parent / "data" / "images" / "Tom_Hanks_54745.png").read_bytes()
-    return [("astronaut", astronaut), ("tom_hanks", hanks)]
-
-
 def _webcam_frame(photo: bytes) -> bytes:
     import cv2
     import numpy as np
@@ -293,10 +286,12 @@ def _webcam_frame(photo: bytes) -> bytes:
     return cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes()
 
 
-async def _face_gate(target: str, sitting_id: str, staff: Any, log: Log) -> dict[str, str]:
+async def _face_gate(target: str, sitting_id: str, staff: Any, log: Log, id_photo: bytes) -> dict[str, str]:
     """Enrol every candidate from a real photo, show a held-up photo failing liveness, then admit each
     candidate through the audited staff override; returns auth-face session tokens."""
-    photos = _photos()
+    # the person the demo's desktop camera shows: every candidate's ID photo, so that anomaly's
+    # identity re-checks during the exam compare like with like (Bob's camera shows a group instead)
+    photos = [("a frame of the desktop camera clip", id_photo)]
     tokens: dict[str, str] = {}
     async with grpc.aio.insecure_channel(target) as channel:
         auth = auth_face_pb2_grpc.AuthFaceStub(channel)
@@ -384,6 +379,11 @@ async def _play(c: Candidate, script: str, start: datetime, end: datetime, quest
         c.log(c.cid, "closes the client and never comes back (recordings stay incomplete)")
         await beats
         return
+    if script == "impatient":
+        await c.try_("plugs in a second monitor", c.stub.ReportTelemetry(pb.ReportTelemetryRequest(
+            **c.ids, device_kind=common_pb2.DEVICE_KIND_DESKTOP, device_id=f"desk-{c.cid}",
+            samples=[common_pb2.TelemetrySample(kind=common_pb2.TELEMETRY_KIND_DISPLAY_COUNT, sequence=1, value=2,
+                                                client_time=ts(datetime.now(UTC)))]), metadata=c.md))
     await c.answer_all(questions)
     if script == "impatient":
         await c.try_("submit early", c.stub.Finish(pb.FinishRequest(**c.ids), metadata=c.md))

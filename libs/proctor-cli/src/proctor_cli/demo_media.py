@@ -26,6 +26,8 @@ from proctor_runtime.devinfra import repo_root
 from proctor_runtime.events import ts
 
 SEGMENT_S = 2
+FIT_640x360 = "scale=640:360:force_original_aspect_ratio=decrease,pad=640:360:(ow-iw)/2:(oh-ih)/2,fps=15"
+CROWD = -1  # a desktop camera that shows other people (a real group photo): the anomaly detectors' case
 Metadata = tuple[tuple[str, str], ...]
 H264 = common_pb2.MediaFormat(container=common_pb2.MEDIA_CONTAINER_FMP4, video_codec=common_pb2.VIDEO_CODEC_H264,
                               audio_codec=common_pb2.AUDIO_CODEC_AAC, width=640, height=360, frame_rate=15)
@@ -46,7 +48,7 @@ def _cut(source: list[str], out: Path, webm: bool, seconds: int) -> list[bytes]:
                      ["-segment_format", "mp4", "-segment_format_options",
                       "movflags=frag_keyframe+empty_moov+default_base_moof"])
         subprocess.run(["ffmpeg", "-v", "error", "-y", *source, "-t", str(seconds), "-vf",
-                        "scale=640:360,fps=15", "-ac", "1", "-ar", "48000", *codecs, "-g", str(15 * SEGMENT_S),
+                        FIT_640x360, "-ac", "1", "-ar", "48000", *codecs, "-g", str(15 * SEGMENT_S),
                         "-keyint_min", str(15 * SEGMENT_S), "-f", "segment", "-segment_time", str(SEGMENT_S),
                         *container, str(out / ("seg%03d." + ("webm" if webm else "mp4")))],
                        check=True, timeout=300)
@@ -59,15 +61,19 @@ def sources(cache: Path, seconds: int = 40) -> dict[int, tuple[common_pb2.MediaF
     videos = repo_root().parent / "shared" / "testdata" / "faces" / "video"
     clip = videos / "pai_center_focus.mp4"
     loop = ["-stream_loop", "-1"]
-    camera = ([*loop, "-i", str(clip), "-f", "lavfi", "-i", "sine=frequency=300"] if clip.exists()
-              else ["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=15", "-f", "lavfi", "-i", "sine=frequency=300"])
+    # a webcam clip from the shared data; on a fresh machine a real face shipped in a PyPI package, moving
+    camera = [*loop, "-i", str(clip if clip.exists() else _astronaut_clip(cache)), "-f", "lavfi", "-i",
+              "sine=frequency=300"]
     screen = ["-f", "lavfi", "-i", "testsrc=size=640x360:rate=15", "-f", "lavfi", "-i", "anullsrc=r=48000:cl=mono"]
     phone_clip = videos / "lamia_head_turns.webm"
     phone = ([*loop, "-i", str(phone_clip), "-f", "lavfi", "-i", "sine=frequency=500"] if phone_clip.exists()
              else ["-f", "lavfi", "-i", "smptebars=size=640x360:rate=15", "-f", "lavfi", "-i", "sine=frequency=500"])
     scan = ["-f", "lavfi", "-i", "mandelbrot=size=640x360:rate=15", "-f", "lavfi", "-i", "anullsrc=r=48000:cl=mono"]
-    base = cache / "demo-media"
+    group = Path(__import__("insightface").__file__).parent / "data" / "images" / "t1.jpg"
+    crowd = ["-loop", "1", "-i", str(group), "-f", "lavfi", "-i", "sine=frequency=300"]
+    base = cache / "demo-media-v2"  # v2: aspect ratio kept (portrait clips pillarboxed)
     return {
+        CROWD: (H264, _cut(crowd, base / "crowd", False, seconds)),
         common_pb2.STREAM_KIND_DESKTOP_CAMERA: (H264, _cut(camera, base / "camera", False, seconds)),
         common_pb2.STREAM_KIND_DESKTOP_SCREEN: (H264, _cut(screen, base / "screen", False, seconds)),
         common_pb2.STREAM_KIND_PHONE_EVIDENCE: (VP9, _cut(phone, base / "phone", True, seconds)),
@@ -119,3 +125,28 @@ class Recorder:
                 # network trouble: the segment stays local; the next flush resumes
                 with contextlib.suppress(grpc.aio.AioRpcError):
                     await self.flush()
+
+
+def _astronaut_clip(cache: Path) -> Path:
+    """skimage's astronaut photo as a 10-s clip with a slowly moving crop (a person who moves a little)."""
+    import cv2
+    from skimage import data
+
+    still, clip = cache / "astronaut.png", cache / "astronaut-moving.mp4"
+    if not clip.exists():
+        still.parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(still), cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR))
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-loop", "1", "-i", str(still), "-t", "10", "-vf",
+                        "crop=400:400:50+20*sin(t):20+10*cos(t/2),fps=15,format=yuv420p", "-c:v", "libx264",
+                        "-preset", "veryfast", str(clip)], check=True, timeout=120)
+    return clip
+
+
+def camera_photo(segment: bytes, cache: Path) -> bytes:
+    """A JPEG of the person the desktop camera shows (the candidates' ID photo in the demo, so that
+    anomaly's identity re-checks compare like with like)."""
+    source = cache / "demo-camera-first.mp4"
+    source.write_bytes(segment)
+    out = subprocess.run(["ffmpeg", "-v", "error", "-i", str(source), "-ss", "1", "-frames:v", "1", "-f", "image2",
+                          "-c:v", "mjpeg", "-q:v", "2", "pipe:1"], check=True, capture_output=True, timeout=60)
+    return out.stdout

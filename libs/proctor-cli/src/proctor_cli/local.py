@@ -61,6 +61,8 @@ class LocalStack:
     services: dict[str, LocalService] = field(default_factory=dict)
     # settings for every service, without the prefix, e.g. {"BIND_ATTEMPTS_PER_MINUTE": "1000000"}
     extra_env: dict[str, str] = field(default_factory=dict)
+    # settings for one service, without the prefix, e.g. {"anomaly": {"KAFKA_GROUP_ID": "bench-1"}}
+    service_env: dict[str, dict[str, str]] = field(default_factory=dict)
     # database per service (default proctor_<service>); benchmarks use a throwaway one
     databases: dict[str, str] = field(default_factory=dict)
     log_dir: Path | None = None  # default <state>/logs
@@ -93,6 +95,7 @@ class LocalStack:
         if uses_storage and (self.storage_url or "MEDIA_STORAGE_URL" not in env):
             env["MEDIA_STORAGE_URL"] = self.storage_url or (self.infra.state / "media").as_uri()
         env.update({prefix + k: v for k, v in self.extra_env.items()})
+        env.update({prefix + k: v for k, v in self.service_env.get(name, {}).items()})
         return env
 
     async def start(self, name: str, timeout_s: float = 60.0, replica: int = 0) -> LocalService:

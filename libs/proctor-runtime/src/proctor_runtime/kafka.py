@@ -348,3 +348,34 @@ class ConsumerLoop:
                 if partition != "-1" and lag >= 0:
                     metrics.KAFKA_LAG.labels(self.service, topic, partition).set(lag)
 
+
+
+def start_group_at_end(bootstrap: str, group_id: str, topics: list[str]) -> None:
+    """Commit a new consumer group's offsets at the current end of ``topics``: a consumer started with
+    that group sees exactly the messages produced from now on, none from before and none skipped
+    (``auto.offset.reset=latest`` races with the first fetch). Used by tests, benchmarks and the demo,
+    whose services must not replay the local broker's history."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group_id, "enable.auto.commit": False})
+    try:
+        offsets = []
+        metadata = consumer.list_topics(timeout=10)
+        for topic in topics:
+            for partition in metadata.topics[topic].partitions:
+                offsets.append(TopicPartition(topic, partition, _high_watermark(consumer, topic, partition)))
+        consumer.commit(offsets=offsets, asynchronous=False)
+    finally:
+        consumer.close()
+
+
+def _high_watermark(consumer: Consumer, topic: str, partition: int, wait_s: float = 30.0) -> int:
+    """The partition's end offset; a broker that has just started (or a topic just created) answers
+    NOT_LEADER_FOR_PARTITION until leaders are elected, so retry for a while."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            _, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
+            return int(high)
+        except KafkaException:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)

@@ -3,6 +3,7 @@ consumer. The start hook loads and warms the model pack: health stays NOT_SERVIN
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 
@@ -33,7 +34,9 @@ async def build(settings: Settings, objects: SegmentStore | None = None,
         auth = AuthFaceClient(settings.auth_face_target, identity, settings.auth_face_timeout_s)
     pack = loader(settings.faces)  # loaded here (fast); warmed in the start hook
     anomaly = Anomaly(settings, objects or open_store(settings.storage), pack, producer, auth,
-                      SnapshotStore(settings.kafka_bootstrap), CandidateTracker.create, CandidateTracker.restore)
+                      SnapshotStore(settings.kafka_bootstrap),
+                      functools.partial(CandidateTracker.create, settings=settings.detectors),
+                      functools.partial(CandidateTracker.restore, settings=settings.detectors))
     loop = ConsumerLoop(settings.kafka_bootstrap, settings.kafka_group_id, settings.service_name,
                         anomaly.subscriptions(), producer, max_attempts=settings.kafka_handler_retries,
                         on_revoke=anomaly.revoked,

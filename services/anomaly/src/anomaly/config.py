@@ -9,13 +9,14 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from anomaly.rules import DetectorSettings
 from proctor_faces import FacesSettings
 from proctor_runtime.settings import BaseServiceSettings
 from proctor_storage import StorageSettings
 
 
 class Settings(BaseServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="ANOMALY_", frozen=True, extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="ANOMALY_", env_nested_delimiter="__", frozen=True, extra="ignore")
 
     service_name: str = "anomaly"
     kafka_group_id: str = "anomaly"
@@ -30,5 +31,7 @@ class Settings(BaseServiceSettings):
     # threads running model inference (one per process by default: the models are CPU-bound)
     inference_workers: int = Field(default=1, ge=1, le=16)
     work_dir: Path = Path(tempfile.gettempdir()) / "anomaly"
-    # stream kinds analysed: desktop camera and phone evidence
+    # key prefix of incident evidence thumbnails in the store
     evidence_prefix: str = "evidence"
+    # durations, thresholds, identity-check interval, change gate (ANOMALY_DETECTORS__<NAME>)
+    detectors: DetectorSettings = Field(default_factory=DetectorSettings)

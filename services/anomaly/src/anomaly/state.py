@@ -30,6 +30,7 @@ class SnapshotStore:
         self.bootstrap = bootstrap
         self._loaded: dict[int, dict[str, anomaly_pb2.AnomalyStateSnapshot]] = {}
         self._lock = threading.Lock()
+        self._loading: dict[int, threading.Lock] = {}
 
     def forget(self, partition: int) -> None:
         with self._lock:
@@ -39,10 +40,15 @@ class SnapshotStore:
         """The latest snapshot of this candidate in this sitting (blocking: call in a thread)."""
         with self._lock:
             snapshots = self._loaded.get(partition)
+            loading = self._loading.setdefault(partition, threading.Lock())
         if snapshots is None:
-            snapshots = self._read_partition(partition)
-            with self._lock:
-                self._loaded[partition] = snapshots
+            with loading:  # one read of a partition, however many candidates of it ask at once
+                with self._lock:
+                    snapshots = self._loaded.get(partition)
+                if snapshots is None:
+                    snapshots = self._read_partition(partition)
+                    with self._lock:
+                        self._loaded[partition] = snapshots
         found = snapshots.get(candidate_id)
         if found is None or found.meta.sitting_id != sitting_id:
             return None  # candidate ids are per sitting: another sitting's snapshot is not this one's

@@ -77,6 +77,7 @@ class Anomaly:
         self.io = ThreadPoolExecutor(4, thread_name_prefix="storage")
         self.pack_ref = common_pb2.ModelPackRef(id=self.pack.id, version=self.pack.version)
         self.loop: asyncio.AbstractEventLoop | None = None
+        self._creating: dict[tuple[str, str], asyncio.Lock] = {}
 
     def subscriptions(self) -> list[Subscription]:
         return [Subscription(topics.MEDIA_SEGMENTS_STORED.name, media_pb2.MediaSegmentStored, self.on_segment),
@@ -105,6 +106,17 @@ class Anomaly:
         found = self.watched.get(key)
         if found is not None and (found.attempt == attempt or not attempt):
             return found
+        # a candidate's segments, telemetry and session events are handled concurrently: one of them
+        # creates (or restores) the tracker, the others wait for it instead of making a second one
+        lock = self._creating.setdefault(key, asyncio.Lock())
+        async with lock:
+            found = self.watched.get(key)
+            if found is not None and (found.attempt == attempt or not attempt):
+                return found
+            return await self._load(key, attempt, partition, create)
+
+    async def _load(self, key: tuple[str, str], attempt: int, partition: int, create: bool) -> Watched | None:
+        sitting_id, candidate_id = key
         snapshot = await asyncio.to_thread(self.snapshots.get, partition, sitting_id, candidate_id)
         if snapshot is None and not create:
             return None
@@ -115,6 +127,7 @@ class Anomaly:
         watched = Watched(sitting_id, candidate_id, attempt or 1, partition, tracker,
                           room_id=self.rooms.get(key, ""), ended_at=self.ended.pop(key, None))
         self.watched[key] = watched
+        self._creating.pop(key, None)
         metrics.CANDIDATES.set(len(self.watched))
         return watched
 

@@ -10,15 +10,14 @@ off (``PROCTOR_INFRA_MINIO=0``) or not built yet (``scripts/setup`` builds it).
 from __future__ import annotations
 
 import shutil
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from proctor_runtime.devinfra import InfraSettings, KafkaBroker, MinioServer, PostgresCluster, S3Endpoint, repo_root
+from proctor_runtime.kafka import start_group_at_end  # noqa: F401  (re-exported for the tests)
 
 SHARED_FACES = repo_root().parent / "shared" / "testdata" / "faces"
 
@@ -114,37 +113,3 @@ def ffmpeg_bin() -> str:
     if found is None:
         pytest.fail("ffmpeg is not installed: run scripts/setup")
     return found
-
-
-def start_group_at_end(bootstrap: str, group_id: str, topics: list[str]) -> None:
-    """Commit a new consumer group's offsets at the current end of ``topics``: a service started
-    with that group sees exactly the messages produced from now on, none from earlier tests and
-    none skipped (``auto.offset.reset=latest`` races with the first fetch)."""
-    from confluent_kafka import Consumer, TopicPartition
-
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group_id, "enable.auto.commit": False})
-    try:
-        offsets = []
-        metadata = consumer.list_topics(timeout=10)
-        for topic in topics:
-            for partition in metadata.topics[topic].partitions:
-                offsets.append(TopicPartition(topic, partition, _high_watermark(consumer, topic, partition)))
-        consumer.commit(offsets=offsets, asynchronous=False)
-    finally:
-        consumer.close()
-
-
-def _high_watermark(consumer: Any, topic: str, partition: int, wait_s: float = 30.0) -> int:
-    """The partition's end offset; a broker that has just started (or a topic just created) answers
-    NOT_LEADER_FOR_PARTITION until leaders are elected, so retry for a while."""
-    from confluent_kafka import KafkaException, TopicPartition
-
-    deadline = time.monotonic() + wait_s
-    while True:
-        try:
-            _, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
-            return int(high)
-        except KafkaException:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
