@@ -143,3 +143,15 @@ def run_service(build: Callable[[], Awaitable[ServiceHost]]) -> None:
         await host.run_until_stopped()
 
     asyncio.run(main())
+
+
+def service_main(settings_type: Callable[[], BaseServiceSettings],
+                 build: Callable[[Any], Awaitable[ServiceHost]]) -> None:
+    """The whole ``__main__`` of a service: settings from the environment -> JSON logging -> one
+    start-up line with the masked configuration -> serve until SIGTERM."""
+    from proctor_runtime.logs import configure_logging
+
+    settings = settings_type()
+    configure_logging(settings.service_name, settings.log_level)
+    logging.getLogger(settings.service_name).info("starting", extra={"config": settings.masked()})
+    run_service(lambda: build(settings))

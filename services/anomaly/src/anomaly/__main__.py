@@ -1,20 +1,14 @@
-"""Run anomaly: settings -> logging -> consume until SIGTERM."""
+"""Run anomaly: settings -> logging -> serve until SIGTERM."""
 
 from __future__ import annotations
 
-import logging
-
 from anomaly.app import build
 from anomaly.config import Settings
-from proctor_runtime.logs import configure_logging
-from proctor_runtime.service import run_service
+from proctor_runtime.service import service_main
 
 
 def main() -> None:
-    settings = Settings()
-    configure_logging(settings.service_name, settings.log_level)
-    logging.getLogger(__name__).info("starting", extra={"config": settings.masked()})
-    run_service(lambda: build(settings))
+    service_main(Settings, build)
 
 
 if __name__ == "__main__":

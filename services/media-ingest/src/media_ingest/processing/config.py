@@ -30,8 +30,9 @@ class MediaSettings(BaseModel):
     transcode_crf: int = Field(default=23, ge=0, le=51)
     # encoder threads per transcode; 1 gives the most segments per core (concurrency scales out)
     transcode_threads: int = Field(default=1, ge=0, le=16)
-    # keyframe spacing of transcoded video (seek granularity for review and anomaly)
-    keyframe_interval_s: float = Field(default=2.0, gt=0, le=10)
+    # keyframe spacing of transcoded video: seek granularity for review, and anomaly samples 1 frame/s
+    # by decoding keyframes only when they are at most ~1 s apart (a 2-s GOP doubles its decode cost)
+    keyframe_interval_s: float = Field(default=1.0, gt=0, le=10)
     audio_bitrate: int = Field(default=96_000, ge=16_000, le=320_000)
     thumbnail_width: int = Field(default=320, ge=64, le=1920)
     # media duration vs the client's capture range: flagged when off by more than
@@ -43,7 +44,8 @@ class MediaSettings(BaseModel):
 
 
 class WorkerSettings(BaseServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="MEDIA_WORKER_", frozen=True, extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="MEDIA_WORKER_", env_nested_delimiter="__", frozen=True,
+                                      extra="ignore")
 
     service_name: str = "media-worker"
     kafka_group_id: str = "media-worker"
@@ -57,16 +59,5 @@ class WorkerSettings(BaseServiceSettings):
     # object keys of the review output: <prefix>/<sitting>/<candidate>/<stream>/...
     review_prefix: str = "review"
 
-    # normalisation (MediaSettings; flat here so the env names stay MEDIA_WORKER_TRANSCODE_PRESET, ...)
-    transcode_preset: X264Preset = "veryfast"
-    transcode_crf: int = Field(default=23, ge=0, le=51)
-    transcode_threads: int = Field(default=1, ge=0, le=16)
-    keyframe_interval_s: float = Field(default=2.0, gt=0, le=10)
-    audio_bitrate: int = Field(default=96_000, ge=16_000, le=320_000)
-    thumbnail_width: int = Field(default=320, ge=64, le=1920)
-    duration_tolerance_s: float = Field(default=1.0, ge=0)
-    duration_tolerance_ratio: float = Field(default=0.1, ge=0)
-    gap_tolerance_s: float = Field(default=1.0, ge=0)
-
-    def media(self) -> MediaSettings:
-        return MediaSettings(**{name: getattr(self, name) for name in MediaSettings.model_fields})
+    # validation and normalisation: MEDIA_WORKER_MEDIA__TRANSCODE_PRESET, MEDIA_WORKER_MEDIA__KEYFRAME_INTERVAL_S, ...
+    media: MediaSettings = Field(default_factory=MediaSettings)

@@ -90,7 +90,7 @@ class Worker:
     def __init__(self, settings: WorkerSettings, store: SegmentStore, pool: AsyncConnectionPool,
                  relay: outbox.OutboxRelay, clock: Callable[[], datetime] = utcnow) -> None:
         self.settings, self.store, self.pool, self.relay, self.clock = settings, store, pool, relay, clock
-        self.media = settings.media()
+        self.media = settings.media
         self.executor = ThreadPoolExecutor(settings.concurrency, thread_name_prefix="media")
 
     def close(self) -> None:
