@@ -113,14 +113,14 @@ def test_display_rotation_is_honoured(tmp_path):
     assert np.abs(got - cv2.rotate(upright, cv2.ROTATE_180)).mean() > 20
 
 
-def test_downscaled_to_the_maximum_width(tmp_path):
+def test_longest_side_downscaled_to_the_maximum(tmp_path):
     wide = cv2.resize(room(), (1280, 720))
     frames, _ = sample(write_clip(tmp_path / "hd.mp4", [(wide, 1.0)], gop=10))
     assert frames[0].image.shape == (360, 640, 3)
     tall = cv2.resize(room(), (720, 1280))
     frames, _ = sample(write_clip(tmp_path / "tall.mp4", [(cv2.rotate(tall, cv2.ROTATE_90_CLOCKWISE), 1.0)],
                                   gop=10, rotation=90))
-    assert frames[0].image.shape == (1138, 640, 3)  # upright 720x1280 -> 640 wide
+    assert frames[0].image.shape == (640, 360, 3)  # upright 720x1280 -> 640 high
     frames, _ = sample(tmp_path / "hd.mp4", max_width=0)
     assert frames[0].image.shape == (720, 1280, 3)
 
@@ -180,7 +180,7 @@ def test_real_phone_clip_comes_out_upright(shared_faces):
     path = shared_faces / "video" / "pai_center_left_center.mp4"
     frames, stats = sample(path)
     assert stats.mode == "keyframes" and stats.rotation == 90 and len(frames) == 13
-    assert frames[0].image.shape == (848, 480, 3)
+    assert frames[0].image.shape == (640, 362, 3)  # upright 480x848, longest side capped at 640
     from proctor_faces import analyse
 
     a = analyse(frames[0].image, session_pack(), max_faces=1)

@@ -368,6 +368,23 @@ def test_real_faces_one_candidate_then_a_group_then_darkness(pack):
     well_formed(changes)
 
 
+def test_identity_request_embeds_the_face_like_auth_face_would(pack):
+    """The embedding sent instead of a crop is the pack's own: the same as auth-face computes on the
+    frame (distance ~0 to an enrolment from that frame)."""
+    from proctor_faces import distance, enrol
+
+    image = webcam_frame(astronaut_portrait())
+    tracker = CandidateTracker("sit-1", "cand-1", 1, pack)
+    _, request = tracker.on_frame(frame_at(0.0, image))
+    assert request is not None and request.reason == "PERIODIC"
+    values = tracker.embedding(request)
+    assert values is not None and values.shape == (pack.embedder.dim,) and values.dtype == np.float32
+    enrolled = enrol(image, pack, embed_refused=True)
+    assert enrolled.embedding is not None
+    assert distance(values, enrolled.embedding) < 0.05
+    assert tracker.embedding(request) is None  # once per request; then the crop path
+
+
 def test_phone_stream_visible_moved_covered(pack):
     scene = webcam_frame(astronaut_portrait(), face_height=200, x=380)
     empty = room()
@@ -382,3 +399,17 @@ def test_phone_stream_visible_moved_covered(pack):
     assert kinds(changes, OPENED) == ["PHONE_CANDIDATE_NOT_VISIBLE", "PHONE_CAMERA_MOVED", "PHONE_CAMERA_COVERED"]
     assert all(ch.detector == "phone@1" for ch in changes)
     well_formed(changes)
+
+
+def test_video_backlog_does_not_outrun_the_focus_gained_report(monkeypatch, pack):
+    """After a reconnect the video and the telemetry backlogs race: frames 10 s past a FOCUS_LOST must
+    not open FOCUS_LOST before the FOCUS_GAINED (1 s later) is handled; without one it still opens."""
+    tracker, _ = scripted(monkeypatch, pack, {})
+    out = tracker.on_telemetry(fact(c.TELEMETRY_KIND_FOCUS_LOST, 5, sequence=1))
+    changes, _ = run(tracker, range(0, 16))
+    out += changes + tracker.on_telemetry(fact(c.TELEMETRY_KIND_FOCUS_GAINED, 6, sequence=2))
+    assert "FOCUS_LOST" not in kinds(out)
+    other, _ = scripted(monkeypatch, pack, {})
+    other.on_telemetry(fact(c.TELEMETRY_KIND_FOCUS_LOST, 5, sequence=1))  # and the window never comes back
+    later, _ = run(other, range(0, 40))
+    assert kinds(later, OPENED) == ["FOCUS_LOST"]

@@ -27,6 +27,7 @@ class Settings(BaseServiceSettings):
     auth_face_timeout_s: float = 5.0
     # frames per second of media analysed (keyframes only when the keyframe interval allows)
     sample_rate: float = Field(default=1.0, gt=0, le=10)
+    # frames are downscaled so that their longest side is at most this many pixels
     max_frame_width: int = Field(default=640, ge=160, le=1920)
     # threads running model inference (one per process by default: the models are CPU-bound)
     inference_workers: int = Field(default=1, ge=1, le=16)

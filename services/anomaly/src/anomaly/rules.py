@@ -58,6 +58,10 @@ class DetectorSettings(BaseModel):
     covered_std: float = Field(default=4.0, ge=0, description="contrast (grey std, 128x96 copy) of a covered lens")
     covered_ratio: float = Field(default=0.05, ge=0, description="... or contrast / brightness under this")
     dark_mean: float = Field(default=35.0, ge=0, description="mean grey level under which the picture is too dark")
+    # video frames let telemetry time pass (a FOCUS_LOST without FOCUS_GAINED opens), but this far behind:
+    # after a reconnect the video backlog and the telemetry backlog race, and a frame must not outrun
+    # the FOCUS_GAINED that is still on its way
+    telemetry_frame_lag_s: float = Field(default=15.0, ge=0)
     # change gate (skip the face models when the picture barely changed)
     gate_max_reuse_s: float = Field(default=3.0, ge=0, description="0 = always analyse")
     gate_frame: float = Field(default=3.0, ge=0, description="grey levels, worst 4x4 block of a 32x24 thumbnail")

@@ -16,7 +16,8 @@ Sample times lie on a grid of ``1/rate`` from the segment's first presentation t
 the first candidate frame (any frame, or any keyframe) at or after its grid time, each frame at most
 once. Capture time = ``media_start`` + (pts - first pts); the review-recording offset =
 ``stream_offset`` + the same. The display matrix is honoured (a ``-90`` rotation, as on phone clips,
-is turned upright) and frames are downscaled to ``max_width`` before analysis.
+is turned upright) and frames are downscaled so that their longest side is at most ``max_width``
+before analysis.
 """
 
 from __future__ import annotations
@@ -241,13 +242,14 @@ def display_rotation(frame: av.VideoFrame) -> int:
 
 
 def _to_bgr(frame: av.VideoFrame, max_width: int, stats: SamplingStats) -> np.ndarray:
-    """Upright BGR, downscaled (swscale, area filter) so the displayed width is at most ``max_width``."""
+    """Upright BGR, downscaled (swscale, area filter) so that the longest side is at most ``max_width``
+    (a portrait 480x848 picture becomes 362x640, as many pixels as a landscape one)."""
     rotation = display_rotation(frame)
     stats.rotation = rotation
     coded_w, coded_h = frame.width, frame.height
-    shown_w = coded_h if rotation in (90, 270) else coded_w
-    if max_width and shown_w > max_width:
-        scale = max_width / shown_w
+    longest = max(coded_w, coded_h)
+    if max_width and longest > max_width:
+        scale = max_width / longest
         w, h = max(2, round(coded_w * scale)), max(2, round(coded_h * scale))
         image = np.asarray(frame.reformat(width=w, height=h, format="bgr24", interpolation="AREA").to_ndarray())
     else:

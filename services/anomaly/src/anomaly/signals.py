@@ -14,13 +14,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import cv2
 import numpy as np
 
 from anomaly.rules import DetectorSettings
 from proctor.common.v1 import common_pb2 as c
-from proctor_faces import ModelPack, analyse
+from proctor_faces import ModelPack, analyse_work, embed_face
 from proctor_faces.analysis import PROFILE_RATIO, keypoint_yaw_ratio
 
 STATS_SIZE = (128, 96)
@@ -56,6 +57,9 @@ class FaceSignals:
     pitch: float | None = None
     gaze: tuple[float, float] | None = None  # mean iris position (eye coordinates)
     ear: float = 0.0
+    # what the models ran on and the largest face (proctor_faces Work, Face): the identity check embeds
+    # the face from it instead of sending a crop; not a face fact, never compared
+    source: tuple[Any, Any] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass
@@ -176,11 +180,11 @@ def _box(det_box: tuple[float, float, float, float], w: int, h: int) -> tuple[in
 
 def analyse_faces(image: np.ndarray, pack: ModelPack, settings: DetectorSettings) -> FaceSignals:
     """The desktop camera's face facts (landmarks for the largest face only)."""
-    a = analyse(image, pack, max_faces=1)
-    if not a.faces:
+    work, found = analyse_work(image, pack, max_faces=1)
+    if not found:
         return FaceSignals()
     h, w = image.shape[:2]
-    faces = sorted(a.faces, key=lambda f: -(f.detection.width * f.detection.height))
+    faces = sorted(found, key=lambda f: -(f.detection.width * f.detection.height))
     main = faces[0]
     lm = main.landmarks
     t = pack.thresholds
@@ -190,7 +194,7 @@ def analyse_faces(image: np.ndarray, pack: ModelPack, settings: DetectorSettings
         other_score=max((float(f.detection.score) for f in faces[1:]), default=0.0),
         size_px=float(main.quality.size_px), has_mesh=lm is not None,
         presence=float(lm.presence) if lm is not None else 0.0, occlusion=float(main.occlusion),
-        profile=abs(keypoint_yaw_ratio(main.detection)) >= PROFILE_RATIO)
+        profile=abs(keypoint_yaw_ratio(main.detection)) >= PROFILE_RATIO, source=(work, main))
     if lm is not None and lm.presence >= t.min_presence:
         iris = main.quality.size_px >= settings.iris_min_face_px and lm.ear >= t.min_ear
         out = replace(out, yaw=float(lm.pose.yaw), pitch=float(lm.pose.pitch), ear=float(lm.ear),
@@ -198,6 +202,15 @@ def analyse_faces(image: np.ndarray, pack: ModelPack, settings: DetectorSettings
     elif lm is not None and out.profile:
         out = replace(out, yaw=float(lm.pose.yaw), pitch=float(lm.pose.pitch))
     return out
+
+
+def face_embedding(faces: FaceSignals, pack: ModelPack) -> np.ndarray | None:
+    """The pack's embedding of the largest face of an analysed frame (what auth-face would compute from
+    a crop, without its decode and detection), or None when the analysis kept no face to embed."""
+    if faces.source is None:
+        return None
+    work, face = faces.source
+    return embed_face(work, face, pack)
 
 
 def detect_faces(image: np.ndarray, pack: ModelPack) -> FaceSignals:

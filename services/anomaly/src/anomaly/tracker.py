@@ -31,6 +31,8 @@ import logging
 from collections import Counter, OrderedDict
 from datetime import datetime, timedelta
 
+import numpy as np
+
 from anomaly.lanes import DESKTOP, PHONE, Coverage, Lane
 from anomaly.model import Frame, IdentityRequest, IdentityResult, IncidentChange, TelemetryFact
 from anomaly.signals import (
@@ -41,6 +43,7 @@ from anomaly.signals import (
     change,
     covered,
     detect_faces,
+    face_embedding,
     face_thumb,
     frame_stats,
     judge_desktop,
@@ -90,6 +93,7 @@ class CandidateTracker:
         self.counters: Counter[str] = Counter()
         self._seen: OrderedDict[tuple[int, int], None] = OrderedDict()
         self._requests: OrderedDict[tuple[str, datetime], Lane] = OrderedDict()
+        self._sources: OrderedDict[tuple[str, datetime], FaceSignals] = OrderedDict()
 
     @classmethod
     def create(cls, sitting_id: str, candidate_id: str, attempt: int, pack: ModelPack,
@@ -125,8 +129,9 @@ class CandidateTracker:
             changes += lane.close_all(t)  # the late run reached time the live lane has seen
             self.late.pop(kind, None)
         cov.add(t)
+        lagged = t - timedelta(seconds=self.settings.telemetry_frame_lag_s)
         for m in self.telemetry.values():
-            changes += m.tick(t)
+            changes += m.tick(lagged)
         return changes, request
 
     def _late_lane(self, kind: int, t: datetime, changes: list[IncidentChange]) -> Lane | None:
@@ -240,7 +245,24 @@ class CandidateTracker:
         self._requests[(frame.segment_id, t)] = lane
         while len(self._requests) > 64:
             self._requests.popitem(last=False)
+        self._sources[(frame.segment_id, t)] = faces
+        while len(self._sources) > 8:
+            self._sources.popitem(last=False)
         return IdentityRequest(frame=frame, face_box=faces.box, reason=reason)
+
+    def embedding(self, request: IdentityRequest) -> np.ndarray | None:
+        """The pack's embedding of the face the request is about (call it in the inference thread, right
+        after the frame; once per request), or None when it cannot be computed: then a face crop goes."""
+        faces = self._sources.pop((request.frame.segment_id, request.frame.captured_at), None)
+        if faces is None:
+            return None
+        try:
+            return face_embedding(faces, self.pack)
+        except Exception:
+            log.warning("face embedding failed", exc_info=True,
+                        extra={"candidate_id": self.owner.candidate_id})
+            self.counters["identity_embedding_failed"] += 1
+            return None
 
     def on_identity(self, result: IdentityResult) -> list[IncidentChange]:
         """auth-face's answer. IDENTITY_MISMATCH opens after ``identity_mismatches`` consecutive

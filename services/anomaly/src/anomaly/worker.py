@@ -22,7 +22,7 @@ from pathlib import Path
 
 from anomaly import incidents, metrics
 from anomaly.config import Settings
-from anomaly.identity import AuthFaceClient
+from anomaly.identity import AuthFaceClient, FaceEmbedding
 from anomaly.model import Frame, IdentityRequest, IncidentChange, TelemetryFact
 from anomaly.sampling import SegmentUnreadable, sample_frames
 from anomaly.state import SnapshotStore
@@ -182,8 +182,8 @@ class Anomaly:
                 except SegmentUnreadable as exc:
                     metrics.SEGMENTS.labels(kind, "unreadable").inc()
                     raise PermanentError(f"segment {ev.segment_id} cannot be decoded: {exc}") from exc
-            for request in requests:
-                changes += await self._identity(w, request)
+            for request, embedding in requests:
+                changes += await self._identity(w, request, embedding)
             if w.ended_at is not None:  # uploaded after the end (e.g. recorded offline): nothing stays open
                 changes += w.tracker.close_all(w.ended_at)
             await self._publish(w, changes)
@@ -195,10 +195,10 @@ class Anomaly:
             metrics.LAG.observe(max(0.0, (datetime.now(UTC) - from_ts(ev.processed_at)).total_seconds()))
 
     def _analyse(self, tracker: CandidateTracker, path: Path, ev: media_pb2.MediaSegmentStored,
-                 ) -> tuple[list[IncidentChange], list[IdentityRequest], int]:
-        """In the inference thread: sample, analyse, feed the tracker."""
+                 ) -> tuple[list[IncidentChange], list[tuple[IdentityRequest, FaceEmbedding | None]], int]:
+        """In the inference thread: sample, analyse, feed the tracker, embed the faces to re-verify."""
         changes: list[IncidentChange] = []
-        requests: list[IdentityRequest] = []
+        requests: list[tuple[IdentityRequest, FaceEmbedding | None]] = []
         frames = 0
         interval = ev.keyframe_interval.ToTimedelta() if ev.HasField("keyframe_interval") else None
         frame: Frame
@@ -210,13 +210,22 @@ class Anomaly:
             found, request = tracker.on_frame(frame)
             changes += found
             if request is not None:
-                requests.append(request)
+                requests.append((request, self._embedding(tracker, request)))
         return changes, requests, frames
 
-    async def _identity(self, w: Watched, request: IdentityRequest) -> list[IncidentChange]:
+    def _embedding(self, tracker: CandidateTracker, request: IdentityRequest) -> FaceEmbedding | None:
+        if self.auth is None:
+            return None
+        values = tracker.embedding(request)
+        if values is None:
+            return None
+        return FaceEmbedding(values, tracker.pack.id, tracker.pack.version)
+
+    async def _identity(self, w: Watched, request: IdentityRequest,
+                        embedding: FaceEmbedding | None = None) -> list[IncidentChange]:
         if self.auth is None:
             return []
-        result = await self.auth.reverify(w.sitting_id, w.candidate_id, request)
+        result = await self.auth.reverify(w.sitting_id, w.candidate_id, request, embedding)
         if result is None:
             return []
         return await asyncio.get_running_loop().run_in_executor(self.inference, w.tracker.on_identity, result)

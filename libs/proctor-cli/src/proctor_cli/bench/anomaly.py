@@ -149,7 +149,10 @@ async def run(candidates: int = 10, seconds: int = 120, live_candidates: int = 6
     group = f"bench-anomaly-{run_id}"
     start_group_at_end(infra.kafka_bootstrap, group, [MEDIA_SEGMENTS_STORED.name, CLIENT_TELEMETRY.name,
                                                       SESSION_EVENTS.name])
-    stack = LocalStack(infra, extra_env={"LOG_LEVEL": "WARNING"}, service_env={"anomaly": {"KAFKA_GROUP_ID": group}},
+    start_group_at_end(infra.kafka_bootstrap, f"{group}-auth", [SESSION_EVENTS.name])  # auth-face's roster input
+    stack = LocalStack(infra, extra_env={"LOG_LEVEL": "WARNING"},
+                       service_env={"anomaly": {"KAFKA_GROUP_ID": group},
+                                    "auth-face": {"KAFKA_GROUP_ID": f"{group}-auth"}},
                        databases={"auth-face": f"proctor_bench_{run_id}_auth"}, storage_url=objects.as_uri())
     try:
         auth = await stack.start("auth-face", timeout_s=180)
