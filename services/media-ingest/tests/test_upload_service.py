@@ -67,6 +67,7 @@ async def test_upload_resume_close_and_verify(ingest: Ingest, kafka_bootstrap):
                                lambda got: any(e.kind == media_pb2.MEDIA_STREAM_EVENT_KIND_STREAM_VERIFIED
                                                for e in got))
     assert [e.kind for e in kinds][:1] == [media_pb2.MEDIA_STREAM_EVENT_KIND_STREAM_OPENED]
+    assert kinds[-1].kind == media_pb2.MEDIA_STREAM_EVENT_KIND_STREAM_VERIFIED and kinds[-1].stream_id == sid
     # closing again with the same totals is idempotent; other totals are refused
     assert (await up2.close(segs)).verification.verified
     await refused(up2.close(segs[:2]), grpc.StatusCode.FAILED_PRECONDITION, "STREAM_ALREADY_CLOSED")

@@ -1,10 +1,10 @@
 """Wiring: build(settings) -> a ServiceHost (health + metrics; no public RPCs) running the anomaly
-consumer. The start hook loads and warms the model pack: health stays NOT_SERVING until then."""
+consumer. The model pack is loaded and warmed (``load_pack``) before the host serves anything."""
 
 from __future__ import annotations
 
+import asyncio
 import functools
-import logging
 from collections.abc import Callable
 
 from anomaly.config import Settings
@@ -18,7 +18,6 @@ from proctor_runtime.kafka import ConsumerLoop, EventProducer
 from proctor_runtime.service import ServiceHost
 from proctor_storage import SegmentStore, open_store
 
-log = logging.getLogger(__name__)
 HEALTH_NAME = "proctor.anomaly.v1.Anomaly"
 
 
@@ -32,7 +31,7 @@ async def build(settings: Settings, objects: SegmentStore | None = None,
         identity = ServiceIdentity(settings.service_name, settings.token_signing_key.get_secret_value(),
                                    settings.service_token.get_secret_value())
         auth = AuthFaceClient(settings.auth_face_target, identity, settings.auth_face_timeout_s)
-    pack = loader(settings.faces)  # loaded here (fast); warmed in the start hook
+    pack = loader(settings.faces)  # load_pack also warms it, once
     anomaly = Anomaly(settings, objects or open_store(settings.storage), pack, producer, auth,
                       SnapshotStore(settings.kafka_bootstrap),
                       functools.partial(CandidateTracker.create, settings=settings.detectors),
@@ -47,11 +46,7 @@ async def build(settings: Settings, objects: SegmentStore | None = None,
     host.consumers.append(loop)
 
     async def start() -> None:
-        import asyncio
-
         anomaly.loop = asyncio.get_running_loop()
-        await asyncio.to_thread(pack.warm)
-        log.info("model pack ready", extra={"pack": pack.describe()})
 
     async def stop() -> None:
         await anomaly.close()

@@ -18,7 +18,6 @@ from proctor.media.v1 import media_ingest_pb2 as pb
 from proctor_runtime.events import meta, ts
 
 PRODUCER = "media-ingest"
-PHONE_KINDS = (common_pb2.STREAM_KIND_PHONE_EVIDENCE, common_pb2.STREAM_KIND_PHONE_ROOM_SCAN)
 FINAL_STATES = (pb.STREAM_STATE_VERIFIED, pb.STREAM_STATE_VERIFICATION_FAILED)
 
 

@@ -16,10 +16,6 @@ from proctor_runtime.errors import DomainError, NotFound, Unavailable
 from proctor_runtime.identity import ServiceIdentity
 from proctor_runtime.interceptor import ERROR_DETAIL_KEY
 
-ALL_KINDS = (common_pb2.STREAM_KIND_DESKTOP_CAMERA, common_pb2.STREAM_KIND_DESKTOP_SCREEN,
-             common_pb2.STREAM_KIND_PHONE_EVIDENCE, common_pb2.STREAM_KIND_PHONE_ROOM_SCAN)
-PHONE_KINDS = (common_pb2.STREAM_KIND_PHONE_EVIDENCE, common_pb2.STREAM_KIND_PHONE_ROOM_SCAN)
-
 
 def required_kinds(policy: pb.SittingPolicy) -> list[int]:
     """The streams a candidate must upload: the policy's list, else every kind the sitting uses

@@ -252,8 +252,10 @@ class Uploads:
         if not mc.stream_id:
             raise InvalidArgument("FIELD_REQUIRED", "chunk.stream_id is required", "缺少录像流标识",
                                   {"field": "chunk.stream_id"})
-        if owner is None:
-            owner = await self.writable(claims, mc.stream_id)
+        caller: Claims | None = None
+        if owner is None:  # AppendChunk: the ownership check runs on the row locked below (one read, not two)
+            self._check_ready()
+            caller = require_role(claims, Role.CANDIDATE, Role.PHONE)
         elif mc.stream_id != owner.stream_id:
             raise InvalidArgument("FIELD_INVALID", "chunk.stream_id differs from the header's stream",
                                   "数据块不属于本录像流", {"field": "chunk.stream_id"})
@@ -266,6 +268,9 @@ class Uploads:
             s = await store.get_stream(t.conn, mc.stream_id, lock=True)
             if s is None:
                 raise stream_not_found(mc.stream_id)
+            if owner is None:
+                assert caller is not None
+                access.owns(caller, s.sitting_id, s.candidate_id, s.kind, s.device_id)
             if s.state != pb.STREAM_STATE_OPEN:
                 raise stream_closed(s)
             now = self.clock()

@@ -23,22 +23,19 @@ import asyncio
 import random
 import shutil
 import subprocess
-import threading
 import time
 import uuid
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import grpc
-from confluent_kafka import Consumer, TopicPartition
 
 from proctor.auth.v1 import auth_face_pb2 as apb
 from proctor.auth.v1 import auth_face_pb2_grpc
 from proctor.common.v1 import common_pb2
 from proctor.events.v1 import anomaly_pb2, incident_pb2, media_pb2, meta_pb2, telemetry_pb2
-from proctor_cli.bench.exam_session import _bearer
+from proctor_cli.bench.common import TopicWatcher, bearer
 from proctor_cli.local import LocalStack
 from proctor_runtime.devinfra import InfraSettings, repo_root
 from proctor_runtime.devinfra.keys import keyring
@@ -88,34 +85,6 @@ def _first_frame_jpeg(segment: Path) -> bytes:
     out = subprocess.run(["ffmpeg", "-v", "error", "-i", str(segment), "-frames:v", "1", "-f", "image2", "-c:v",
                           "mjpeg", "-q:v", "2", "pipe:1"], check=True, capture_output=True, timeout=60)
     return out.stdout
-
-
-@dataclass
-class Seen:
-    topic: str
-    times: dict[str, float] = field(default_factory=dict)
-    values: list[Any] = field(default_factory=list)
-    stop: threading.Event = field(default_factory=threading.Event)
-
-    def run(self, bootstrap: str, message: Any, sitting_id: str, ready: threading.Event) -> None:
-        consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"bench-{uuid.uuid4().hex}",
-                             "enable.auto.commit": False, "fetch.wait.max.ms": 10})
-        parts = consumer.list_topics(self.topic, timeout=10).topics[self.topic].partitions
-        assign = []
-        for p in parts:
-            _, high = consumer.get_watermark_offsets(TopicPartition(self.topic, p), timeout=10)
-            assign.append(TopicPartition(self.topic, p, high))
-        consumer.assign(assign)
-        ready.set()
-        while not self.stop.is_set():
-            msg = consumer.poll(0.05)
-            if msg is None or msg.error():
-                continue
-            value = message.FromString(msg.value())
-            if value.meta.sitting_id == sitting_id:
-                self.values.append(value)
-                self.times.setdefault(value.meta.event_id, time.monotonic())
-        consumer.close()
 
 
 def _stored(sitting: str, cid: str, stream: str, index: int, uri: str, start: datetime) -> media_pb2.MediaSegmentStored:
@@ -170,7 +139,7 @@ async def run(candidates: int = 10, seconds: int = 120, live_candidates: int = 6
 async def _drive(infra: InfraSettings, auth: Any, anomaly: Any, sets: list[list[Path]], crowd: list[Path],
                  source: str, candidates: int, live_candidates: int, store: FilesystemStore) -> dict[str, Any]:
     keys = keyring(infra)
-    staff = _bearer(TokenSigner(keys.signing["admin"]).issue(sub="bench", role=Role.STAFF, ttl_s=3600)[0])
+    staff = bearer(TokenSigner(keys.signing["admin"]).issue(sub="bench", role=Role.STAFF, ttl_s=3600)[0])
     sitting = f"bench-anomaly-{uuid.uuid4().hex[:6]}"
     honest = [f"h{i:03d}" for i in range(candidates)]
     async with grpc.aio.insecure_channel(auth.target) as channel:
@@ -180,15 +149,15 @@ async def _drive(infra: InfraSettings, auth: Any, anomaly: Any, sets: list[list[
             await stub.EnrolCandidate(apb.EnrolCandidateRequest(sitting_id=sitting, candidate_id=cid, id_photo=photo),
                                       metadata=staff)
     producer = EventProducer(infra.kafka_bootstrap, "bench-anomaly")
-    watchers = {"state": Seen(ANOMALY_STATE.name), "incidents": Seen(INCIDENTS.name)}
-    threads = []
-    for name, message in (("state", anomaly_pb2.AnomalyStateSnapshot), ("incidents", incident_pb2.IncidentEvent)):
-        ready = threading.Event()
-        thread = threading.Thread(target=watchers[name].run, args=(infra.kafka_bootstrap, message, sitting, ready),
-                                  daemon=True)
-        thread.start()
-        ready.wait(30)
-        threads.append(thread)
+    def ours(event: Any) -> bool:
+        return bool(event.meta.sitting_id == sitting)
+
+    watchers = {"state": TopicWatcher(infra.kafka_bootstrap, ANOMALY_STATE.name, anomaly_pb2.AnomalyStateSnapshot,
+                                      lambda e: e.meta.event_id, ours),
+                "incidents": TopicWatcher(infra.kafka_bootstrap, INCIDENTS.name, incident_pb2.IncidentEvent,
+                                          lambda e: e.meta.event_id, ours)}
+    for watcher in watchers.values():
+        watcher.start()
     t0 = datetime.now(UTC) - timedelta(hours=1)
     # phase 1: throughput and CPU: every honest candidate's recording at once
     cpu0, auth0 = anomaly.cpu_seconds(), auth.cpu_seconds()
@@ -259,9 +228,7 @@ async def _drive(infra: InfraSettings, auth: Any, anomaly: Any, sets: list[list[
             if (cid, index) in produced:
                 latencies.append((watchers["incidents"].times[e.meta.event_id] - produced[(cid, index)]) * 1000)
     for w in watchers.values():
-        w.stop.set()
-    for thread in threads:
-        thread.join(10)
+        w.stop()
     await producer.close()
     latencies.sort()
     errors = {}

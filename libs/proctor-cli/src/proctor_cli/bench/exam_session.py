@@ -9,13 +9,11 @@ process (``proctor serve`` equivalent); CPU is read from /proc for the service, 
 from __future__ import annotations
 
 import asyncio
-import os
 import statistics
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import grpc
@@ -23,6 +21,7 @@ import grpc
 from proctor.common.v1 import common_pb2
 from proctor.exam.v1 import exam_session_pb2 as pb
 from proctor.exam.v1 import exam_session_pb2_grpc
+from proctor_cli.bench.common import bearer, postgres_cpu, proc_cpu
 from proctor_cli.local import LocalStack
 from proctor_runtime.devinfra import InfraSettings, KafkaBroker, PostgresCluster
 from proctor_runtime.devinfra.keys import keyring
@@ -39,43 +38,6 @@ class Stats:
     def error(self, exc: grpc.aio.AioRpcError, step: str) -> None:
         key = f"{step}:{exc.code().name}"
         self.errors[key] = self.errors.get(key, 0) + 1
-
-
-def _bearer(token: str) -> tuple[tuple[str, str], ...]:
-    return (("authorization", f"Bearer {token}"),)
-
-
-def _proc_cpu(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except FileNotFoundError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _postgres_pids() -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if (entry / "comm").read_text().strip() == "postgres":
-                    pids.append(int(entry.name))
-            except OSError:
-                continue
-    return pids
-
-
-def _postgres_cpu() -> float:
-    """CPU of every postgres process, including exited backends (cumulative children time)."""
-    total = 0.0
-    for pid in _postgres_pids():
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
-            continue
-        tick = os.sysconf("SC_CLK_TCK")
-        total += (int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])) / tick
-    return total
 
 
 def _sitting(sitting_id: str, questions: int, answering_s: float) -> pb.Sitting:
@@ -99,7 +61,7 @@ async def _candidate(stub: exam_session_pb2_grpc.ExamSessionStub, auth: TokenSig
                      cid: str, questions: int, stats: Stats) -> bool:
     token = auth.issue(sub=cid, role=Role.CANDIDATE, ttl_s=4 * 3600, sitting_id=sitting_id, candidate_id=cid,
                        device_id=f"desk-{cid}")[0]
-    md = _bearer(token)
+    md = bearer(token)
     step = "login"
     try:
         await stub.Login(pb.LoginRequest(sitting_id=sitting_id, candidate_id=cid, face_login_token=token))
@@ -135,7 +97,7 @@ async def _finish(stub: exam_session_pb2_grpc.ExamSessionStub, auth: TokenSigner
     token = auth.issue(sub=cid, role=Role.CANDIDATE, ttl_s=3600, sitting_id=sitting_id, candidate_id=cid,
                        device_id=f"desk-{cid}")[0]
     try:
-        await stub.Finish(pb.FinishRequest(sitting_id=sitting_id, candidate_id=cid), metadata=_bearer(token))
+        await stub.Finish(pb.FinishRequest(sitting_id=sitting_id, candidate_id=cid), metadata=bearer(token))
         stats.transitions += 1
     except grpc.aio.AioRpcError as exc:
         stats.error(exc, "finish")
@@ -172,7 +134,7 @@ async def _drive(services: list[Any], infra: InfraSettings, candidates: int, con
                  questions: int, expected_saves_per_s: float) -> dict[str, Any]:
     keys = keyring(infra)
     admin, auth = TokenSigner(keys.signing["admin"]), TokenSigner(keys.signing["auth-face"])
-    staff = _bearer(admin.issue(sub="bench", role=Role.STAFF, ttl_s=3600)[0])
+    staff = bearer(admin.issue(sub="bench", role=Role.STAFF, ttl_s=3600)[0])
     # 4 connections, spread over the replicas (what a load balancer does)
     channels = [grpc.aio.insecure_channel(services[i % len(services)].target,
                                           options=[("grpc.use_local_subchannel_pool", 1)]) for i in range(4)]
@@ -189,7 +151,7 @@ async def _drive(services: list[Any], infra: InfraSettings, candidates: int, con
             for n, cid in enumerate(batch)]), metadata=staff)
     stats = Stats()
     kafka_pid = KafkaBroker(infra).pid() or 0
-    cpu0 = (sum(s.cpu_seconds() for s in services), _postgres_cpu(), _proc_cpu(kafka_pid))
+    cpu0 = (sum(s.cpu_seconds() for s in services), postgres_cpu(), proc_cpu(kafka_pid))
     started = time.perf_counter()
     done = await _bounded(concurrency, [_candidate(stubs[i % 4], auth, sitting_id, cid, questions, stats)
                                         for i, cid in enumerate(ids)])
@@ -203,7 +165,7 @@ async def _drive(services: list[Any], infra: InfraSettings, candidates: int, con
     await _bounded(concurrency, [_finish(stubs[i % 4], auth, sitting_id, cid, stats)
                                  for i, cid in enumerate(ids) if done[i]])
     finishing = time.perf_counter() - finish_started
-    cpu1 = (sum(s.cpu_seconds() for s in services), _postgres_cpu(), _proc_cpu(kafka_pid))
+    cpu1 = (sum(s.cpu_seconds() for s in services), postgres_cpu(), proc_cpu(kafka_pid))
     for channel in channels:
         await channel.close()
     saves = sorted(stats.save_ms)

@@ -17,16 +17,13 @@ import asyncio
 import shutil
 import statistics
 import subprocess
-import threading
 import time
 import uuid
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import grpc
-from confluent_kafka import Consumer, TopicPartition
 
 from media_ingest.client import Segment, StreamUploader
 from proctor.common.v1 import common_pb2
@@ -35,7 +32,7 @@ from proctor.exam.v1 import exam_session_pb2 as epb
 from proctor.exam.v1 import exam_session_pb2_grpc
 from proctor.media.v1 import media_ingest_pb2 as pb
 from proctor.media.v1 import media_ingest_pb2_grpc
-from proctor_cli.bench.exam_session import _bearer, _postgres_pids, _proc_cpu
+from proctor_cli.bench.common import TopicWatcher, bearer, postgres_cpu
 from proctor_cli.local import LocalStack
 from proctor_runtime.devinfra import InfraSettings, PostgresCluster
 from proctor_runtime.devinfra.keys import keyring
@@ -64,32 +61,6 @@ def media_segments(cache: Path, count: int) -> list[bytes]:
                        check=True, timeout=600)
         files = sorted(out.glob("seg*.mp4"))
     return [f.read_bytes() for f in files[:count]]
-
-
-@dataclass
-class EventTimes:
-    topic: str
-    seen: dict[str, float] = field(default_factory=dict)  # "<stream>:<index>" -> monotonic time
-    stop: threading.Event = field(default_factory=threading.Event)
-
-    def run(self, bootstrap: str, message: Any, ready: threading.Event) -> None:
-        consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"bench-{uuid.uuid4().hex}",
-                             "enable.auto.commit": False, "fetch.wait.max.ms": 10})
-        parts = consumer.list_topics(self.topic, timeout=10).topics[self.topic].partitions
-        ends = []
-        for p in parts:
-            _, high = consumer.get_watermark_offsets(TopicPartition(self.topic, p), timeout=10)
-            ends.append(TopicPartition(self.topic, p, high))
-        consumer.assign(ends)
-        ready.set()
-        while not self.stop.is_set():
-            msg = consumer.poll(0.05)
-            if msg is None or msg.error():
-                continue
-            now = time.monotonic()
-            event = message.FromString(msg.value())
-            self.seen.setdefault(f"{event.stream_id}:{event.segment_index}", now)
-        consumer.close()
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -130,7 +101,7 @@ async def _drive(stack: LocalStack, infra: InfraSettings, ingest: Any, worker: A
                  streams: int, chunk_kib: int, paced_streams: int, paced_segments: int) -> dict[str, Any]:
     keys = keyring(infra)
     admin, auth = TokenSigner(keys.signing["admin"]), TokenSigner(keys.signing["auth-face"])
-    staff = _bearer(admin.issue(sub="bench", role=Role.STAFF, ttl_s=3600)[0])
+    staff = bearer(admin.issue(sub="bench", role=Role.STAFF, ttl_s=3600)[0])
     sitting_id = f"bench-media-{uuid.uuid4().hex[:6]}"
     candidates = (streams + 1) // 2  # camera + screen each
     start = datetime.now(UTC) + timedelta(minutes=20)
@@ -152,19 +123,18 @@ async def _drive(stack: LocalStack, infra: InfraSettings, ingest: Any, worker: A
                               candidate_id=f"c{i}", device_id=f"desk-{i}")[0]
             await exam.Login(epb.LoginRequest(sitting_id=sitting_id, candidate_id=f"c{i}", face_login_token=face,
                                               device=common_pb2.DeviceInfo(kind=1, device_id=f"desk-{i}")))
-            tokens.append(_bearer(face))
+            tokens.append(bearer(face))
     now = datetime.now(UTC)
     segs = [Segment(d, now + timedelta(seconds=SEGMENT_S * i), timedelta(seconds=SEGMENT_S))
             for i, d in enumerate(data)]
-    watchers = [EventTimes(MEDIA_SEGMENTS_RECEIVED.name), EventTimes(MEDIA_SEGMENTS_STORED.name)]
-    threads = []
-    for watcher, message in zip(watchers, (media_pb2.MediaSegmentReceived, media_pb2.MediaSegmentStored),
-                                strict=True):
-        ready = threading.Event()
-        thread = threading.Thread(target=watcher.run, args=(infra.kafka_bootstrap, message, ready), daemon=True)
-        thread.start()
-        ready.wait(30)
-        threads.append(thread)
+    def segment(event: Any) -> str:
+        return f"{event.stream_id}:{event.segment_index}"
+
+    watchers = [TopicWatcher(infra.kafka_bootstrap, MEDIA_SEGMENTS_RECEIVED.name, media_pb2.MediaSegmentReceived,
+                             segment),
+                TopicWatcher(infra.kafka_bootstrap, MEDIA_SEGMENTS_STORED.name, media_pb2.MediaSegmentStored, segment)]
+    for watcher in watchers:
+        watcher.start()
     channels = [grpc.aio.insecure_channel(ingest.target, options=[("grpc.use_local_subchannel_pool", 1)])
                 for _ in range(4)]
     stubs = [media_ingest_pb2_grpc.MediaIngestStub(c) for c in channels]
@@ -198,23 +168,23 @@ async def _drive(stack: LocalStack, infra: InfraSettings, ingest: Any, worker: A
         expected = {f"{u.stream_id}:{i}": t for u in uploaders
                     for i, t in zip(u.stats.sealed_indexes, u.stats.ack_times, strict=True)}
         deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and not all(k in watchers[1].seen for k in expected):  # noqa: ASYNC110
-            await asyncio.sleep(0.1)  # the watcher threads fill `seen`; polling them is the simplest join
-        received = [(watchers[0].seen[k] - t) * 1000 for k, t in expected.items() if k in watchers[0].seen]
-        stored = [(watchers[1].seen[k] - t) * 1000 for k, t in expected.items() if k in watchers[1].seen]
+        while time.monotonic() < deadline and not all(k in watchers[1].times for k in expected):  # noqa: ASYNC110
+            await asyncio.sleep(0.1)  # the watcher threads fill `times`; polling them is the simplest join
+        received = [(watchers[0].times[k] - t) * 1000 for k, t in expected.items() if k in watchers[0].times]
+        stored = [(watchers[1].times[k] - t) * 1000 for k, t in expected.items() if k in watchers[1].times]
         if len(stored) < len(expected):
             errors["stored_event_missing"] = errors.get("stored_event_missing", 0) + len(expected) - len(stored)
         return received, stored
 
     # 1) throughput: every stream uploads its whole recording at once (a reconnect storm)
-    pg_cpu0 = sum(_proc_cpu(p) for p in _postgres_pids())
+    pg_cpu0 = postgres_cpu()
     cpu0, worker_cpu0 = ingest.cpu_seconds(), worker.cpu_seconds()
     burst: list[StreamUploader] = []
     started = time.monotonic()
     await asyncio.gather(*(one(i, f"b{i}", None, burst, len(segs)) for i in range(streams)))
     upload_s = time.monotonic() - started
     ingest_cpu = ingest.cpu_seconds() - cpu0
-    pg_cpu = sum(_proc_cpu(p) for p in _postgres_pids()) - pg_cpu0
+    pg_cpu = postgres_cpu() - pg_cpu0
     burst_received, burst_stored = await drain(burst)
     drain_s = time.monotonic() - started
     worker_cpu = worker.cpu_seconds() - worker_cpu0
@@ -225,9 +195,7 @@ async def _drive(stack: LocalStack, infra: InfraSettings, ingest: Any, worker: A
                            for i in range(paced_streams)))
     received, stored = await drain(live)
     for watcher in watchers:
-        watcher.stop.set()
-    for thread in threads:
-        thread.join(10)
+        watcher.stop()
     for c in channels:
         await c.close()
     total = sum(len(d) for d in data) * streams
