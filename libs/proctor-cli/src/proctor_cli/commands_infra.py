@@ -9,6 +9,7 @@ from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartiti
 from confluent_kafka.admin import AdminClient
 
 from proctor_runtime.devinfra import InfraSettings, KafkaBroker, MinioServer, PostgresCluster
+from proctor_runtime.devinfra.helm import HelmTool
 from proctor_runtime.topics import ensure_topics, new_topics
 
 
@@ -31,8 +32,12 @@ def infra_command(args: argparse.Namespace) -> dict[str, Any]:
         kafka.install()
         if minio is not None:
             minio.install()
+        helm = HelmTool(settings)  # for the chart's offline CI checks (tests/helm); without Go they skip
+        if helm.go() is not None:
+            helm.install()
         return {"kafka_libs": str(kafka.lib_dir), "postgres_bin": pg.bin("pg_ctl"),
-                "minio_bin": str(minio.binary) if minio is not None else None}
+                "minio_bin": str(minio.binary) if minio is not None else None,
+                "helm_bin": str(helm.binary) if helm.installed() else None}
     if args.action == "up":
         pg.start()
         try:

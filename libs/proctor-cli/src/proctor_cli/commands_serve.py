@@ -24,7 +24,7 @@ def register(sub: Any) -> None:
     serve.set_defaults(handler=serve_command)
     bench = sub.add_parser("bench", help="benchmarks; each prints one JSON object")
     bench.add_argument("target", choices=["kafka-clients", "exam-session", "exam-session-scale", "auth-face",
-                                          "media-ingest", "anomaly"])
+                                          "media-ingest", "anomaly", "notify"])
     bench.add_argument("--frames", type=int, default=200, help="auth-face: verifications to time")
     bench.add_argument("--messages", type=int, default=50_000, help="kafka-clients: messages")
     bench.add_argument("--candidates", type=int, default=None,
@@ -42,6 +42,10 @@ def register(sub: Any) -> None:
     bench.add_argument("--no-factors", action="store_true", help="media-ingest: skip the remux/transcode factors")
     bench.add_argument("--seconds", type=int, default=120, help="anomaly: media seconds per candidate")
     bench.add_argument("--live-candidates", type=int, default=6, help="anomaly: candidates for the latency phase")
+    bench.add_argument("--subscribers", type=int, default=500, help="notify: proctor streams")
+    bench.add_argument("--rooms", type=int, default=250, help="notify: rooms (subscribers are spread over them)")
+    bench.add_argument("--rate", type=float, default=1000.0, help="notify: incidents produced per second")
+    bench.add_argument("--duration", type=float, default=10.0, help="notify: seconds of incidents")
     bench.add_argument("--json", action="store_true")
     bench.set_defaults(handler=bench_command)
 
@@ -74,6 +78,11 @@ def bench_command(args: argparse.Namespace) -> dict[str, Any]:
         from proctor_cli.bench import anomaly
 
         return asyncio.run(anomaly.run(args.candidates or 10, args.seconds, args.live_candidates))
+    if args.target == "notify":
+        from proctor_cli.bench import notify
+
+        return asyncio.run(notify.run(args.subscribers, args.rooms, rate=args.rate,
+                                      seconds=args.duration))
     if args.target == "auth-face":
         from proctor_faces.bench import bench
 

@@ -36,16 +36,26 @@ from proctor.exam.v1 import exam_session_pb2 as pb
 from proctor.exam.v1 import exam_session_pb2_grpc
 from proctor.media.v1 import media_ingest_pb2 as mpb
 from proctor.media.v1 import media_ingest_pb2_grpc
+from proctor.notify.v1 import notify_pb2_grpc
 from proctor_cli import commands_exam, demo_media, sitting_spec
 from proctor_cli.demo_media import Recorder
-from proctor_cli.local import LocalStack
+from proctor_cli.demo_proctor import ProctorDesk
+from proctor_cli.local import SERVICES, LocalStack, port_base
 from proctor_runtime.devinfra import InfraSettings
 from proctor_runtime.devinfra.keys import keyring
 from proctor_runtime.events import ts
 from proctor_runtime.interceptor import ERROR_DETAIL_KEY
 from proctor_runtime.kafka import start_group_at_end
 from proctor_runtime.tokens import Role, TokenSigner
-from proctor_runtime.topics import CLIENT_TELEMETRY, INCIDENTS, MEDIA_SEGMENTS_STORED, MEDIA_STREAMS, SESSION_EVENTS
+from proctor_runtime.topics import (
+    CLIENT_TELEMETRY,
+    HELP_MESSAGES,
+    INCIDENTS,
+    MEDIA_SEGMENTS_STORED,
+    MEDIA_STREAMS,
+    NOTIFICATIONS,
+    SESSION_EVENTS,
+)
 
 CROWDED = "c-bob"  # whose camera shows other people in the room (anomaly: MULTIPLE_FACES)
 CANDIDATES = [  # id, name, room, script
@@ -189,7 +199,11 @@ async def run() -> dict[str, Any]:
     group = f"anomaly-demo-{uuid.uuid4().hex[:6]}"
     start_group_at_end(infra.kafka_bootstrap, group, [MEDIA_SEGMENTS_STORED.name, CLIENT_TELEMETRY.name,
                                                       SESSION_EVENTS.name])
-    stack = LocalStack(infra, extra_env={"SWEEP_INTERVAL_S": "0.5"}, service_env={"anomaly": {"KAFKA_GROUP_ID": group}})
+    notify_group = f"notify-demo-{uuid.uuid4().hex[:6]}"
+    start_group_at_end(infra.kafka_bootstrap, notify_group, [INCIDENTS.name, SESSION_EVENTS.name, HELP_MESSAGES.name,
+                                                             NOTIFICATIONS.name, MEDIA_STREAMS.name])
+    stack = LocalStack(infra, extra_env={"SWEEP_INTERVAL_S": "0.5"},
+                       service_env={"anomaly": {"KAFKA_GROUP_ID": group}, "notify": {"KAFKA_GROUP_ID": notify_group}})
     log = Log()
     try:
         exam = await stack.start("exam-session")
@@ -201,10 +215,15 @@ async def run() -> dict[str, Any]:
         log("demo", f"media-ingest serving on {ingest.target}; processing worker up (metrics :{worker.metrics_port})")
         anomaly = await stack.start("anomaly", timeout_s=180)
         log("demo", f"anomaly watching segments and telemetry (metrics :{anomaly.metrics_port})")
+        notify = await stack.start("notify")
+        log("demo", f"notify serving on {notify.target}; proctor console at {console_url()} "
+            "(token: proctor token issue --role proctor --sub p1 --sitting <sitting> --rooms room-1)")
         media_sources = await asyncio.to_thread(demo_media.sources, infra.state / "cache")
-        async with grpc.aio.insecure_channel(ingest.target) as channel:
+        async with grpc.aio.insecure_channel(ingest.target) as channel, \
+                grpc.aio.insecure_channel(notify.target) as notify_channel:
             media = Media(media_ingest_pb2_grpc.MediaIngestStub(channel), media_sources)
-            return await _sitting(exam.target, auth.target, infra, log, media)
+            return await _sitting(exam.target, auth.target, infra, log, media,
+                                  notify_pb2_grpc.NotifyStub(notify_channel))
     finally:
         await stack.stop()
 
@@ -215,8 +234,12 @@ class Media:
     sources: dict[int, tuple[common_pb2.MediaFormat, list[bytes]]]
 
 
+def console_url() -> str:
+    return f"http://127.0.0.1:{port_base() + SERVICES['notify'][3] + 2}/"
+
+
 async def _sitting(target: str, auth_target: str, infra: InfraSettings, log: Log, media: Media,
-                   ) -> dict[str, Any]:
+                   notify: notify_pb2_grpc.NotifyStub) -> dict[str, Any]:
     keys = keyring(infra)
     admin = TokenSigner(keys.signing["admin"])
     staff = (("authorization", f"Bearer {admin.issue(sub='demo-staff', role=Role.STAFF, ttl_s=3600)[0]}"),)
@@ -241,11 +264,23 @@ async def _sitting(target: str, auth_target: str, infra: InfraSettings, log: Log
         tokens = await _face_gate(auth_target, sitting_id, staff, log, id_photo)
         people = {cid: Candidate(stub, tokens[cid], sitting_id, cid, log, media) for cid, _, _, _ in CANDIDATES}
         scripts = {cid: script for cid, _, _, script in CANDIDATES}
+        desk = ProctorDesk(notify, admin, sitting_id, sorted({room for _, _, room, _ in CANDIDATES}), log)
+        await desk.open()
+        console_token = admin.issue(sub="console-demo", role=Role.CHIEF_PROCTOR, ttl_s=3600, sitting_id=sitting_id)[0]
+        log("demo", f"proctor console {console_url()} — chief proctor token for this sitting: {console_token}")
+        for cid, person in people.items():
+            desk.follow_candidate(cid, person.md)
         end = sitting.timeline.end.ToDatetime(UTC)
         deadline = sitting.timeline.upload_deadline.ToDatetime(UTC)
         await asyncio.gather(*(_play(people[cid], scripts[cid], start, end, len(sitting.questions))
                                for cid in people))
         await _wait_until(deadline + timedelta(seconds=2))
+        await asyncio.sleep(2)  # the last upload notices
+        await desk.close()
+        proctors = desk.summary()
+        log("proctors", f"incidents on the consoles: {proctors['incidents_delivered']}, verdicts "
+            f"{proctors['verdicts']}, help replies {proctors['help_replies']}, detection -> console p99 "
+            f"{proctors['detection_to_proctor_p99_ms']} ms; notices shown: {proctors['notices_shown']}")
         states = {}
         for cid in people:
             status = await stub.GetCandidateState(pb.GetCandidateStateRequest(sitting_id=sitting_id,
@@ -262,7 +297,8 @@ async def _sitting(target: str, auth_target: str, infra: InfraSettings, log: Log
     events = await asyncio.to_thread(_count_events, infra.kafka_bootstrap, sitting_id)
     log("kafka", f"{events['session_events']} session events, incidents: {events['incidents']}")
     log("kafka", f"media: {events['media_stream_events']}; segments processed: {events['segments_processed']}")
-    return {"sitting_id": sitting_id, "states": states, **events, "log": log.lines}
+    return {"sitting_id": sitting_id, "states": states, **events, "proctors": proctors,
+            "console_url": console_url(), "log": log.lines}
 
 
 async def _upload_summary(media: Media, sitting_id: str, cid: str, staff: Any) -> str:
@@ -384,6 +420,10 @@ async def _play(c: Candidate, script: str, start: datetime, end: datetime, quest
             **c.ids, device_kind=common_pb2.DEVICE_KIND_DESKTOP, device_id=f"desk-{c.cid}",
             samples=[common_pb2.TelemetrySample(kind=common_pb2.TELEMETRY_KIND_DISPLAY_COUNT, sequence=1, value=2,
                                                 client_time=ts(datetime.now(UTC)))]), metadata=c.md))
+    if script == "honest":
+        await c.try_("asks for help (求助)", c.stub.SendHelpMessage(pb.SendHelpMessageRequest(
+            **c.ids, text="耳机没有声音，需要声音吗？ / My headset is silent; do I need sound?",
+            client_message_id="help-1", client_time=ts(datetime.now(UTC))), metadata=c.md))
     await c.answer_all(questions)
     if script == "impatient":
         await c.try_("submit early", c.stub.Finish(pb.FinishRequest(**c.ids), metadata=c.md))

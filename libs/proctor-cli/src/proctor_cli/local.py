@@ -26,6 +26,7 @@ SERVICES: dict[str, tuple[str, str, str, int]] = {
     "media-ingest": ("media_ingest", "MEDIA_INGEST_", "proctor.media.v1.MediaIngest", 30),
     "media-worker": ("media_ingest.processing", "MEDIA_WORKER_", "proctor.media.v1.MediaWorker", 40),
     "anomaly": ("anomaly", "ANOMALY_", "proctor.anomaly.v1.Anomaly", 50),
+    "notify": ("notify", "NOTIFY_", "proctor.notify.v1.Notify", 60),  # console HTTP at offset + 2
 }
 # database per service when not given (the worker keeps its results beside the upload server's)
 DATABASE = {"media-worker": "proctor_media_ingest"}
@@ -91,7 +92,9 @@ class LocalStack:
             env[f"{prefix}EXAM_SESSION_TARGET"] = f"127.0.0.1:{port_base() + SERVICES['exam-session'][3]}"
         if name == "anomaly":
             env[f"{prefix}AUTH_FACE_TARGET"] = f"127.0.0.1:{port_base() + SERVICES['auth-face'][3]}"
-        uses_storage = name in ("media-ingest", "media-worker", "anomaly")
+        if name == "notify":
+            env[f"{prefix}HTTP_PORT"] = str(port_base() + offset + 2)
+        uses_storage = name in ("media-ingest", "media-worker", "anomaly", "notify")
         if uses_storage and (self.storage_url or "MEDIA_STORAGE_URL" not in env):
             env["MEDIA_STORAGE_URL"] = self.storage_url or (self.infra.state / "media").as_uri()
         env.update({prefix + k: v for k, v in self.extra_env.items()})

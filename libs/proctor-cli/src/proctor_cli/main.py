@@ -11,10 +11,12 @@ from typing import Any
 
 from proctor_cli import (
     commands_auth,
+    commands_capacity,
     commands_demo,
     commands_eval,
     commands_exam,
     commands_infra,
+    commands_report,
     commands_serve,
 )
 from proctor_runtime.devinfra import InfraError
@@ -33,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands_exam.register(sub)
     commands_eval.register(sub)
     commands_auth.register(sub)
+    commands_capacity.register(sub)
+    commands_report.register(sub)
     return parser
 
 

@@ -143,13 +143,20 @@ class Record(Generic[M]):
 
 
 Handler = Callable[[Record[Any]], Awaitable[None]]
+BatchHandler = Callable[[list[Record[Any]]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
 class Subscription:
+    """``handler`` takes one record. With ``batch_handler`` the records of one partition in a
+    consumed batch go to it together (one transaction for many events); when a batch keeps
+    failing, its records go one by one to ``handler`` so a poison message is isolated and
+    dead-lettered alone."""
+
     topic: str
     message_type: type[ProtoMessage]
     handler: Handler
+    batch_handler: BatchHandler | None = None
 
 
 @dataclass
@@ -204,12 +211,21 @@ class ConsumerLoop:
                                  on_revoke=self._revoked, on_lost=self._revoked)
         try:
             while not self._stopping.is_set():
-                batch = await asyncio.to_thread(self._consumer.consume, self.batch_size, 0.25)
+                batch = await asyncio.to_thread(self._next_batch)
                 if batch:
                     await self._handle_batch(batch)
         finally:
             await asyncio.to_thread(self._consumer.close)  # leaves the group cleanly
             self._stopped.set()
+
+    def _next_batch(self) -> list[Message]:
+        """Wait (up to 0.25 s) for one message, then take whatever else is already fetched: a lone
+        event is handled at once instead of waiting for a batch to fill, a backlog still comes in
+        batches."""
+        first = self._consumer.consume(1, 0.25)
+        if not first or self.batch_size <= 1:
+            return first
+        return first + self._consumer.consume(self.batch_size - 1, 0)
 
     async def stop(self) -> None:
         """Stop taking messages; the batch in flight finishes and is committed first."""
@@ -244,11 +260,47 @@ class ConsumerLoop:
 
     async def _handle_partition(self, msgs: list[Message]) -> _Outcome:
         outcome = _Outcome()
+        sub = self._by_topic[msgs[0].topic() or ""]
+        if sub.batch_handler is not None and len(msgs) > 1 and await self._handle_together(sub, msgs):
+            outcome.commit_offset = (msgs[-1].offset() or 0) + 1
+            return outcome
         for msg in msgs:
             if not await self._handle_one(msg):
                 break  # stopping: leave the rest uncommitted, they are handled after restart
             outcome.commit_offset = (msg.offset() or 0) + 1
         return outcome
+
+    async def _handle_together(self, sub: Subscription, msgs: list[Message]) -> bool:
+        """One call of the batch handler for a partition's messages; True when all are done.
+        False sends them one by one through ``_handle_one`` (undecodable ones, a failing batch)."""
+        assert sub.batch_handler is not None
+        try:
+            records = [self._decode(sub, msg) for msg in msgs]
+        except PermanentError:
+            return False
+        attempt, delay = 0, self.backoff_s
+        while not self._stopping.is_set():
+            attempt += 1
+            started = time.perf_counter()
+            try:
+                await sub.batch_handler(records)
+            except TransientError as exc:
+                log.warning("transient failure of a batch, retrying", extra={
+                    "topic": sub.topic, "messages": len(records), "attempt": attempt, "error": str(exc)})
+            except Exception as exc:  # noqa: BLE001 - isolated message by message below
+                log.warning("batch handler failed; handling its messages one by one", extra={
+                    "topic": sub.topic, "messages": len(records), "error": repr(exc)})
+                return False
+            else:
+                metrics.KAFKA_CONSUMED.labels(self.service, sub.topic, "ok").inc(len(records))
+                metrics.KAFKA_HANDLE_SECONDS.labels(self.service, sub.topic).observe(
+                    (time.perf_counter() - started) / len(records))
+                return True
+            try:
+                await asyncio.wait_for(self._stopping.wait(), timeout=delay)
+            except TimeoutError:
+                delay = min(delay * 2, self.max_backoff_s)
+        return False
 
     async def _handle_one(self, msg: Message) -> bool:
         """Handle one message: True once it is done (handled or dead-lettered)."""

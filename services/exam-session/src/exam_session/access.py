@@ -6,12 +6,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from exam_session.domain import Candidate
-from proctor.common.v1 import common_pb2
 from proctor_runtime.errors import PermissionDenied, Unauthenticated
+from proctor_runtime.scopes import OBSERVERS, actor, room_scope
+
+__all__ = ["OBSERVERS", "actor", "device_matches", "not_yours", "observer_of", "own_target", "require_observer",
+           "require_staff", "room_scope"]
 from proctor_runtime.tokens import Claims, Role, require_role
 
 STAFF = (Role.STAFF,)
-OBSERVERS = (Role.STAFF, Role.PROCTOR, Role.CHIEF_PROCTOR, Role.SERVICE)
 
 
 def not_yours() -> PermissionDenied:
@@ -37,24 +39,6 @@ def device_matches(claims: Claims, c: Candidate) -> None:
         raise Unauthenticated("DEVICE_REPLACED", "this phone is no longer bound", "该手机已解除绑定")
 
 
-def room_scope(claims: Claims | None, sitting_id: str, requested: Sequence[str]) -> list[str] | None:
-    """The rooms the caller may see (None = all rooms of the sitting)."""
-    claims = require_role(claims, *OBSERVERS)
-    if claims.role in (Role.STAFF, Role.SERVICE):
-        return list(requested) or None
-    if claims.sitting_id and claims.sitting_id != sitting_id:
-        raise PermissionDenied("OUT_OF_SCOPE", "this proctor token is for another sitting",
-                               "无权查看其他考试场次")
-    if claims.role == Role.CHIEF_PROCTOR:
-        return list(requested) or None
-    allowed = set(claims.rooms)
-    outside = [r for r in requested if r not in allowed]
-    if outside:
-        raise PermissionDenied("OUT_OF_SCOPE", f"room {outside[0]!r} is not in your scope",
-                               "无权查看该考场", {"room_id": outside[0]})
-    return list(requested) or sorted(allowed)
-
-
 def observer_of(claims: Claims | None, c: Candidate) -> None:
     """A proctor may look at candidates of their rooms; candidates/phones only at themselves."""
     if claims is not None and claims.role in (Role.CANDIDATE, Role.PHONE):
@@ -66,14 +50,6 @@ def observer_of(claims: Claims | None, c: Candidate) -> None:
     if rooms is not None and c.room_id not in rooms:
         raise PermissionDenied("OUT_OF_SCOPE", "this candidate is not in your rooms",
                                "该考生不在您负责的考场", {"room_id": c.room_id})
-
-
-def actor(claims: Claims) -> common_pb2.Actor:
-    kind = {Role.CANDIDATE: common_pb2.ACTOR_KIND_CANDIDATE, Role.PHONE: common_pb2.ACTOR_KIND_DEVICE,
-            Role.PROCTOR: common_pb2.ACTOR_KIND_PROCTOR, Role.CHIEF_PROCTOR: common_pb2.ACTOR_KIND_PROCTOR,
-            Role.STAFF: common_pb2.ACTOR_KIND_STAFF, Role.SERVICE: common_pb2.ACTOR_KIND_SERVICE}
-    return common_pb2.Actor(kind=kind[claims.role], id=claims.sub,
-                            display_name=claims.extra.get("name", ""))
 
 
 def require_staff(claims: Claims | None, *, allow_chief: bool = False, allow_service: bool = False,
