@@ -148,9 +148,9 @@ BatchHandler = Callable[[list[Record[Any]]], Awaitable[None]]
 
 @dataclass(frozen=True)
 class Subscription:
-    """``handler`` takes one record. With ``batch_handler`` the records of one partition in a
-    consumed batch go to it together (one transaction for many events); when a batch keeps
-    failing, its records go one by one to ``handler`` so a poison message is isolated and
+    """``handler`` takes one record. With ``batch_handler`` the topic's records in a consumed batch
+    go to it together, each partition's in order (one transaction for many events); when a batch
+    fails, its records go one by one to ``handler`` so a poison message is isolated and
     dead-lettered alone."""
 
     topic: str
@@ -242,11 +242,21 @@ class ConsumerLoop:
                     log.warning("consumer error", extra={"error": str(err)})
                 continue
             by_partition[(msg.topic() or "", msg.partition() or 0)].append(msg)
-        results = await asyncio.gather(*(self._handle_partition(msgs)
-                                         for msgs in by_partition.values()))
-        offsets = [TopicPartition(topic, partition, outcome.commit_offset)
-                   for (topic, partition), outcome in zip(by_partition, results, strict=True)
-                   if outcome.commit_offset is not None]
+        done: dict[tuple[str, int], int] = {}
+        # a batch handler gets the whole topic's share of the batch at once (each partition's
+        # records in order): one transaction for many partitions, not one per partition
+        for topic in {topic for topic, _ in by_partition}:
+            sub = self._by_topic[topic]
+            parts = [key for key in by_partition if key[0] == topic]
+            msgs = [msg for key in parts for msg in by_partition[key]]
+            if sub.batch_handler is not None and len(msgs) > 1 and await self._handle_together(sub, msgs):
+                for key in parts:
+                    done[key] = (by_partition.pop(key)[-1].offset() or 0) + 1
+        results = await asyncio.gather(*(self._handle_partition(msgs) for msgs in by_partition.values()))
+        for key, outcome in zip(by_partition, results, strict=True):
+            if outcome.commit_offset is not None:
+                done[key] = outcome.commit_offset
+        offsets = [TopicPartition(topic, partition, offset) for (topic, partition), offset in done.items()]
         if offsets:
             await asyncio.to_thread(self._commit, offsets)
 
@@ -260,10 +270,6 @@ class ConsumerLoop:
 
     async def _handle_partition(self, msgs: list[Message]) -> _Outcome:
         outcome = _Outcome()
-        sub = self._by_topic[msgs[0].topic() or ""]
-        if sub.batch_handler is not None and len(msgs) > 1 and await self._handle_together(sub, msgs):
-            outcome.commit_offset = (msgs[-1].offset() or 0) + 1
-            return outcome
         for msg in msgs:
             if not await self._handle_one(msg):
                 break  # stopping: leave the rest uncommitted, they are handled after restart

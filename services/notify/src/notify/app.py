@@ -35,11 +35,7 @@ async def build(settings: Settings, clock: Callable[[], datetime] = utcnow,
                                                 settings.catch_up_page), relay, clock)
     hub = logic.hub
 
-    def committed(feeds: list[str]) -> None:
-        for feed in feeds:
-            hub.changed(feed)
-
-    ingest = Ingest(pool, clock, settings.auto_warnings, committed)
+    ingest = Ingest(pool, clock, settings.auto_warnings, lambda appends: hub.publish(appends.entries))
     host.add_servicer(notify_pb2_grpc.add_NotifyServicer_to_server, NotifyServicer(logic))
     host.consumers.append(ConsumerLoop(settings.kafka_bootstrap, settings.kafka_group_id, settings.service_name,
                                        ingest.subscriptions(), producer, max_attempts=settings.kafka_handler_retries,

@@ -124,6 +124,27 @@ class FeedHub:
             self._position.pop(sub.feed, None)
 
     # --- new rows --------------------------------------------------------------------------
+    def publish(self, entries: dict[str, list[Entry]]) -> None:
+        """Rows this replica has just committed: offered at once when they continue a watched feed
+        exactly; otherwise (another commit came first) the feed is re-read from the tables."""
+        for feed, rows in entries.items():
+            rooms = self._subs.get(feed)
+            if rooms is None or not rows:
+                continue
+            position = self._position[feed]
+            if rows[-1].seq <= position:
+                continue  # already read from the tables
+            if rows[0].seq != position + 1 or feed in self._dirty:
+                self.changed(feed)
+                continue
+            for entry in rows:
+                for sub in rooms.get(ALL_ROOMS, ()):
+                    sub.offer(entry)
+                if entry.room_id:
+                    for sub in rooms.get(entry.room_id, ()):
+                        sub.offer(entry)
+            self._position[feed] = rows[-1].seq
+
     def changed(self, feed: str) -> None:
         if feed in self._subs:
             self._dirty.add(feed)

@@ -42,11 +42,11 @@ ROSTER_KINDS = frozenset({
 
 class Ingest:
     def __init__(self, pool: AsyncConnectionPool, clock: Callable[[], datetime], auto_warnings: bool,
-                 on_commit: Callable[[list[str]], None]) -> None:
+                 on_commit: Callable[[Appends], None]) -> None:
         self.pool = pool
         self.clock = clock
         self.auto_warnings = auto_warnings
-        self.on_commit = on_commit  # the changed feeds, for this replica's hub
+        self.on_commit = on_commit  # what was appended, for this replica's hub
 
     def subscriptions(self) -> list[Subscription]:
         def sub(spec: topics.TopicSpec, message: Any, batch: Callable[[list[Record[Any]]], Any]) -> Subscription:
@@ -66,7 +66,7 @@ class Ingest:
             await work(conn, appends)
             changed = await appends.write(conn, self.clock())
         if changed:
-            self.on_commit(changed)
+            self.on_commit(appends)
         for row in appends.feed:
             metrics.FEED_APPENDED.labels(pb.FeedItemKind.Name(row.kind)).inc()
 

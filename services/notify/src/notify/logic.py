@@ -275,14 +275,13 @@ class NotifyLogic:
                                             incident=pb.IncidentUpdate(kind=update_kind, incident=view, actor=who))))
             await self._audit(conn, checked, audit_action, inc.sitting_id, inc.candidate_id, "incident", incident_id,
                               action.note, now, {"verdict": c.Verdict.Name(view.verdict)})
-            changed = await appends.write(conn, now)
-        self._committed(changed)
+            await appends.write(conn, now)
+        self._committed(appends)
         metrics.INCIDENT_ACTIONS.labels(audit_action.rsplit(".", 1)[-1]).inc()
         return view
 
-    def _committed(self, changed: list[str]) -> None:
-        for feed in changed:
-            self.hub.changed(feed)
+    def _committed(self, appends: Appends) -> None:
+        self.hub.publish(appends.entries)
         self.relay.wake()
 
     async def _audit(self, conn: AsyncConnection, claims: Claims, action: str, sitting_id: str, candidate_id: str,
@@ -426,8 +425,8 @@ class NotifyLogic:
             await outbox.add(conn, topics.HELP_MESSAGES.name, msg.candidate_id, messaging_pb2.HelpMessage(
                 meta=meta(sitting_id=msg.sitting_id, candidate_id=msg.candidate_id, producer="notify",
                           event_time=now, event_id=msg.message_id), message=msg))
-            changed = await appends.write(conn, now)
-        self._committed(changed)
+            await appends.write(conn, now)
+        self._committed(appends)
         metrics.HELP_MESSAGES.labels(c.ChatDirection.Name(msg.direction)).inc()
         return msg
 
@@ -489,6 +488,6 @@ class NotifyLogic:
                             note=req.text.zh or req.text.en, revision=int(row[0])).SerializeToString()))
             await self._audit(conn, checked, "notify.notice.send", req.sitting_id, req.candidate_id, "candidate",
                               req.candidate_id, req.text.zh or req.text.en, now)
-            changed = await appends.write(conn, now)
-        self._committed(changed)
+            await appends.write(conn, now)
+        self._committed(appends)
         return notice

@@ -42,10 +42,13 @@ class Appends:
 
     feed: list[FeedRow] = field(default_factory=list)
     notices: list[NoticeRow] = field(default_factory=list)
+    # after write(): the appended entries per feed, ready for this replica's hub once committed
+    entries: dict[str, list[Entry]] = field(default_factory=dict)
 
     async def write(self, conn: AsyncConnection, now: datetime) -> list[str]:
         """Append everything; returns the changed feed names (also sent with pg_notify)."""
         changed: list[str] = []
+        micros = int(now.timestamp() * 1_000_000)
         by_sitting: dict[str, list[FeedRow]] = {}
         for row in self.feed:
             by_sitting.setdefault(row.sitting_id, []).append(row)
@@ -63,7 +66,15 @@ class Appends:
                     " appended_at, item) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
                     [(sitting_id, first + i, r.kind, r.room_id, r.candidate_id, r.severity, r.source_ms, now,
                       r.item.SerializeToString()) for i, r in enumerate(rows)])
-            changed.append(cursors.proctor_feed(sitting_id))
+            feed = cursors.proctor_feed(sitting_id)
+            changed.append(feed)
+            out = self.entries[feed] = []
+            for i, r in enumerate(rows):
+                item = pb.ProctorFeedItem()
+                item.CopyFrom(r.item)
+                item.cursor, item.sequence = cursors.encode(feed, first + i), first + i
+                item.appended_at.seconds, item.appended_at.nanos = micros // 1_000_000, micros % 1_000_000 * 1000
+                out.append(Entry(first + i, item, r.room_id, r.kind, r.severity, 0, r.source_ms))
         by_candidate: dict[tuple[str, str], list[NoticeRow]] = {}
         for n in self.notices:
             by_candidate.setdefault((n.notice.sitting_id, n.notice.candidate_id), []).append(n)
@@ -87,7 +98,11 @@ class Appends:
                     " VALUES (%s, %s, %s, %s, %s, %s)",
                     [(*key, first + i, n.notice.notice_id, n.notice.target_device, n.notice.SerializeToString())
                      for i, n in enumerate(fresh)])
-            changed.append(cursors.notice_feed(*key))
+            feed = cursors.notice_feed(*key)
+            changed.append(feed)
+            self.entries[feed] = [
+                Entry(first + i, pb.CandidateNoticeItem(cursor=cursors.encode(feed, first + i), notice=n.notice),
+                      device=n.notice.target_device) for i, n in enumerate(fresh)]
             for n in fresh:
                 metrics.NOTICES_SENT.labels(common_pb2.NoticeKind.Name(n.notice.kind)).inc()
         for name in changed:
@@ -131,8 +146,7 @@ class Store:
             item.cursor = cursors.encode(feed, seq)
             item.sequence = seq
             micros = int(appended_at.timestamp() * 1_000_000)
-            item.appended_at.seconds, item.appended_at.nanos = divmod(micros, 1_000_000)
-            item.appended_at.nanos *= 1000
+            item.appended_at.seconds, item.appended_at.nanos = micros // 1_000_000, micros % 1_000_000 * 1000
             out.append(Entry(seq, item, room_id, kind, severity, 0, source_ms))
         return out
 

@@ -97,6 +97,7 @@ async def _drive(infra: InfraSettings, service: Any, database: str, subscribers:
     admin = TokenSigner(keyring(infra).signing["admin"])
     watchers_per_room = max(1, subscribers // rooms)
     received: dict[str, list[float]] = {}  # incident id -> receive times (one per delivery)
+    appended: dict[str, float] = {}  # incident id -> when notify persisted it (feed item's appended_at)
     by_sub: Counter[tuple[int, str]] = Counter()
     produced_at: dict[str, float] = {}
     room_of: dict[str, str] = {}
@@ -124,6 +125,7 @@ async def _drive(infra: InfraSettings, service: Any, database: str, subscribers:
                 t = time.time()
                 iid = item.incident.incident.incident.incident_id
                 received.setdefault(iid, []).append(t)
+                appended.setdefault(iid, item.appended_at.ToMilliseconds() / 1000)
                 by_sub[(index, iid)] += 1
                 delivered += 1
                 if expected and delivered >= expected:
@@ -198,6 +200,7 @@ async def _drive(infra: InfraSettings, service: Any, database: str, subscribers:
 
     latencies = [(t - produced_at[iid]) * 1000 for iid, times in received.items() for t in times
                  if iid in produced_at]
+    to_append = [(appended[iid] - produced_at[iid]) * 1000 for iid in appended if iid in produced_at]
     delivered_pairs = len(by_sub)
     duplicated = sum(n - 1 for n in by_sub.values() if n > 1)
     wall = max(finished - started, 1e-9)
@@ -213,6 +216,9 @@ async def _drive(infra: InfraSettings, service: Any, database: str, subscribers:
         "delivery_p50_ms": round(_pct(latencies, 0.50), 1),
         "delivery_p99_ms": round(_pct(latencies, 0.99), 1),
         "delivery_max_ms": round(max(latencies, default=0.0), 1),
+        # where the time goes: produced -> persisted in notify's feed (Kafka + consume + transaction)
+        "produce_to_persisted_p50_ms": round(_pct(to_append, 0.50), 1),
+        "produce_to_persisted_p99_ms": round(_pct(to_append, 0.99), 1),
         "lost": expected - delivered_pairs,
         "duplicated": duplicated,
         "stream_errors": errors[:5],
