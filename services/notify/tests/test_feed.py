@@ -181,3 +181,32 @@ async def test_a_full_buffer_drops_that_subscriber_only():
     await asyncio.sleep(0)
     assert stuck_task.cancelled()
     assert hub.position("s:x") == 50
+
+
+async def test_cursors_older_than_the_retention_expire(notify):
+    await notify.register("c1", "R1")
+    md = notify.proctor("R1")
+    first = notify.feed(md)
+    await snapshot(first)
+    old = [notify.incident("c1", summary=f"old {n}") for n in range(3)]
+    for inc in old:
+        await notify.publish(inc)
+    items = await first.until(lambda i: is_incident(i, old[-1].incident_id))
+    early_cursor = items[0].cursor  # the first incident's position
+    first.cancel()
+    from datetime import UTC, datetime, timedelta
+
+    store = notify.host.logic.store
+    assert await store.prune(datetime.now(UTC) + timedelta(seconds=1)) >= 3  # everything so far is "old"
+    newer = notify.incident("c1", summary="after the prune")
+    await notify.publish(newer)
+    watcher = notify.feed(md, start=pb.FEED_START_NOW)
+    await watcher.until(lambda i: is_incident(i, newer.incident_id))
+    watcher.cancel()
+    await refused(notify.feed(md, resume_cursor=early_cursor).next(), grpc.StatusCode.OUT_OF_RANGE, "CURSOR_EXPIRED")
+    # the incident log is the record and is kept
+    listed = await notify.stub.ListIncidents(pb.ListIncidentsRequest(sitting_id=notify.sitting_id), metadata=md)
+    assert listed.total_size == 4
+    # BEGINNING replays what is retained
+    replay = await notify.feed(md, start=pb.FEED_START_BEGINNING).until(lambda i: is_incident(i, newer.incident_id))
+    assert [i.incident.incident.incident.incident_id for i in replay if is_incident(i)] == [newer.incident_id]

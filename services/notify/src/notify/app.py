@@ -4,8 +4,9 @@ outbox relay and the proctor web console. No globals."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from psycopg import AsyncConnection
 
@@ -20,6 +21,8 @@ from proctor_runtime.db import load_migrations, migrate, open_pool
 from proctor_runtime.kafka import ConsumerLoop, EventProducer
 from proctor_runtime.service import ServiceHost
 from proctor_storage import SegmentStore, open_store
+
+log = logging.getLogger(__name__)
 
 
 async def build(settings: Settings, clock: Callable[[], datetime] = utcnow,
@@ -45,6 +48,14 @@ async def build(settings: Settings, clock: Callable[[], datetime] = utcnow,
     tasks: list[asyncio.Task[None]] = []
     console: list[object] = []
 
+    async def prune() -> None:
+        while True:
+            await asyncio.sleep(settings.prune_interval_s)
+            try:
+                await logic.store.prune(clock() - timedelta(hours=settings.feed_retention_h))
+            except Exception:
+                log.exception("pruning the feed failed; retrying later")
+
     async def start() -> None:
         async with await AsyncConnection.connect(dsn, autocommit=True) as conn:
             await outbox.ensure_schema(conn)
@@ -53,6 +64,7 @@ async def build(settings: Settings, clock: Callable[[], datetime] = utcnow,
         async with asyncio.timeout(30):
             await hub.listening.wait()
         tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
+        tasks.append(asyncio.create_task(prune(), name="feed-prune"))
         if settings.http_port >= 0:
             from notify.console.server import start_console
 
@@ -60,6 +72,9 @@ async def build(settings: Settings, clock: Callable[[], datetime] = utcnow,
                                                f"127.0.0.1:{host.port}", store))
 
     async def stop() -> None:
+        for task in tasks:
+            if task.get_name() == "feed-prune":
+                task.cancel()
         for handle in console:
             await handle.stop()  # type: ignore[attr-defined]
         await hub.stop()

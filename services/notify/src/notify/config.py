@@ -27,6 +27,10 @@ class Settings(BaseServiceSettings):
     catch_up_page: int = 500
     # send candidates an automatic warning when a camera incident opens
     auto_warnings: bool = True
+    # the proctor feed's replay window (resume cursors older than this get CURSOR_EXPIRED); the
+    # incident log, chat and notices are kept
+    feed_retention_h: float = 72.0
+    prune_interval_s: float = 600.0
     max_chat_chars: int = 2000
     max_notice_chars: int = 500
     # evidence thumbnails for the console are read from the media store (MEDIA_STORAGE_*)

@@ -36,8 +36,9 @@ def invalid(why: str) -> InvalidArgument:
     return InvalidArgument("CURSOR_INVALID", f"the resume cursor is not valid: {why}", "续传游标无效")
 
 
-def decode(cursor: str, expected_feed: str, head: int) -> int:
-    """The sequence the cursor names; refused if malformed, for another feed, or beyond ``head``."""
+def decode(cursor: str, expected_feed: str, head: int, first_retained: int = 0) -> int:
+    """The sequence the cursor names; refused if malformed, for another feed, beyond ``head``, or
+    older than the retained part of the feed (``first_retained``: its oldest stored sequence)."""
     if len(cursor) > 512:
         raise invalid("too long")
     try:
@@ -53,4 +54,7 @@ def decode(cursor: str, expected_feed: str, head: int) -> int:
     if seq > head:
         raise OutOfRange("CURSOR_FROM_FUTURE", "the resume cursor is ahead of the feed",
                          "续传游标超出当前进度", {"head": str(head)})
+    if first_retained and seq < first_retained - 1:
+        raise OutOfRange("CURSOR_EXPIRED", "the resume cursor is older than the feed's retention; subscribe again "
+                         "with a snapshot", "续传游标已过期，请重新订阅", {"first_retained": str(first_retained)})
     return seq

@@ -110,7 +110,8 @@ class NotifyLogic:
         rooms = room_scope(claims, req.sitting_id, list(req.room_ids), OBSERVERS)
         feed = cursors.proctor_feed(req.sitting_id)
         head = await self.store.feed_head(feed)
-        after = cursors.decode(req.resume_cursor, feed, head) if req.resume_cursor else None
+        after = cursors.decode(req.resume_cursor, feed, head, await self.store.first_retained(feed)) \
+            if req.resume_cursor else None
         # a proctor token names its sitting, so its feed may be watched before anything happened in it;
         # a staff token does not, and a sitting nothing is known of is most likely a typo
         if after is None and not claims.sitting_id and not await self.store.sitting_known(req.sitting_id):
@@ -142,7 +143,9 @@ class NotifyLogic:
             yield pb.ProctorFeedItem(cursor=cursors.encode(feed, head), sequence=head,
                                      snapshot_complete=pb.SnapshotComplete(candidates=candidates, incidents=incidents))
 
-        start = after if after is not None else (0 if req.start == pb.FEED_START_BEGINNING else head)
+        if after is None and req.start == pb.FEED_START_BEGINNING:
+            after = max(0, await self.store.first_retained(feed) - 1)
+        start = after if after is not None else head
         sub = Subscriber(feed, self.settings.subscriber_buffer, room_set)
         async for item in self._follow(sub, start, accept, prelude(), "proctor"):
             yield item

@@ -127,6 +127,26 @@ class Store:
             row = await cur.fetchone()
         return int(row[0]) if row else 0
 
+    async def first_retained(self, feed: str) -> int:
+        """The oldest sequence still stored in a proctor feed (0 when nothing was pruned yet)."""
+        async with self.pool.connection() as conn:
+            cur = await conn.execute("SELECT min(seq) FROM feed WHERE sitting_id = %s", (feed[2:],))
+            row = await cur.fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
+
+    async def prune(self, older_than: datetime, batch: int = 10_000) -> int:
+        """Delete proctor feed rows appended before ``older_than`` (the incident log, chat and notices
+        are kept: they are the record; the feed is only the live stream's replay window)."""
+        total = 0
+        while True:  # in batches: short transactions, no long lock on a big feed
+            async with self.pool.connection() as conn:
+                cur = await conn.execute(
+                    "DELETE FROM feed WHERE ctid IN (SELECT ctid FROM feed WHERE appended_at < %s LIMIT %s)",
+                    (older_than, batch))
+            total += cur.rowcount
+            if cur.rowcount < batch:
+                return total
+
     async def fetch(self, feed: str, after: int, limit: int, rooms: frozenset[str] | None = None) -> list[Entry]:
         """Rows after ``after`` (only those of ``rooms`` when given: a proctor catching up)."""
         if feed.startswith("s:"):
