@@ -9,20 +9,16 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
-import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from proctor_runtime.devinfra.config import InfraSettings
-from proctor_runtime.devinfra.process import InfraError, tail
+from proctor_runtime.devinfra.gobuild import find_go, go_install
 
 log = logging.getLogger(__name__)
 
 MODULE = "helm.sh/helm/v3/cmd/helm"
 VERSION = "v3.22.0"
-GO_FALLBACK = Path("/usr/local/go/bin/go")
 
 
 @dataclass
@@ -47,32 +43,11 @@ class HelmTool:
 
     @staticmethod
     def go() -> str | None:
-        return shutil.which("go") or (str(GO_FALLBACK) if GO_FALLBACK.exists() else None)
+        return find_go()
 
     def install(self) -> None:
         """Build the pinned helm into the state dir unless it is there already (a few minutes cold)."""
         if self.installed():
             return
-        go = self.go()
-        if go is None:
-            raise InfraError("Go is needed to build helm (go install through the Go module proxy): install Go >= 1.21")
-        cache = self.settings.state / "cache" / "go"
-        partial = self.bin_dir.with_name(self.bin_dir.name + ".partial")
-        shutil.rmtree(partial, ignore_errors=True)
-        partial.mkdir(parents=True)
-        env = {**os.environ, "GOPATH": str(cache / "path"), "GOCACHE": str(cache / "build"),
-               "GOMODCACHE": str(cache / "mod"), "GOBIN": str(partial),
-               "GOFLAGS": f"{os.environ.get('GOFLAGS', '')} -modcacherw".strip()}
-        started = time.monotonic()
-        with self.build_log.open("w") as out:
-            result = subprocess.run([go, "install", f"{MODULE}@{self.version}"],
-                                    stdout=out, stderr=subprocess.STDOUT, env=env, check=False)
-        if result.returncode != 0 or not (partial / "helm").is_file():
-            raise InfraError(f"building helm failed (exit {result.returncode}); read {self.build_log}:\n"
-                             f"{tail(self.build_log)}")
-        shutil.rmtree(self.bin_dir, ignore_errors=True)
-        partial.rename(self.bin_dir)
-        for other in self.bin_dir.parent.iterdir():  # earlier pinned versions
-            if other != self.bin_dir and other.is_dir():
-                shutil.rmtree(other, ignore_errors=True)
-        log.info("helm built", extra={"version": self.version, "seconds": round(time.monotonic() - started, 1)})
+        go_install(MODULE, self.version, "helm", self.bin_dir, self.settings.state / "cache" / "go", self.build_log,
+                   "Go is needed to build helm (go install through the Go module proxy): install Go >= 1.21")

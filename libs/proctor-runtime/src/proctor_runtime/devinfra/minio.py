@@ -14,20 +14,18 @@ import hmac
 import logging
 import os
 import shutil
-import subprocess
-import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 from proctor_runtime.devinfra.config import InfraSettings
-from proctor_runtime.devinfra.process import InfraError, port_in_use, read_pid, spawn, stop_pid, tail, wait_until
+from proctor_runtime.devinfra.gobuild import go_install
+from proctor_runtime.devinfra.process import InfraError, port_in_use, read_pid, spawn, stop_pid, wait_until
 
 log = logging.getLogger(__name__)
 
 MODULE = "github.com/minio/minio"
-GO_FALLBACK = Path("/usr/local/go/bin/go")
 
 
 @dataclass(frozen=True)
@@ -88,32 +86,11 @@ class MinioServer:
         live under ``<state>/cache/go`` so CI can keep them between runs."""
         if self.installed():
             return
-        go = shutil.which("go") or (str(GO_FALLBACK) if GO_FALLBACK.exists() else None)
-        if go is None:
-            raise InfraError("Go is needed to build the local MinIO server (go install through the Go module "
-                             "proxy): install Go >= 1.21 (it fetches the toolchain MinIO asks for), or set "
-                             "PROCTOR_INFRA_MINIO=0 to run without the local S3 server (the S3 tests then skip)")
-        cache = self.settings.state / "cache" / "go"
-        partial = self.bin_dir.with_name(self.bin_dir.name + ".partial")
-        shutil.rmtree(partial, ignore_errors=True)
-        partial.mkdir(parents=True)
         self.home.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "GOPATH": str(cache / "path"), "GOCACHE": str(cache / "build"),
-               "GOMODCACHE": str(cache / "mod"), "GOBIN": str(partial),
-               "GOFLAGS": f"{os.environ.get('GOFLAGS', '')} -modcacherw".strip()}
-        started = time.monotonic()
-        with self.build_log.open("w") as out:
-            result = subprocess.run([go, "install", f"{MODULE}@{self.settings.minio_version}"],
-                                    stdout=out, stderr=subprocess.STDOUT, env=env, check=False)
-        if result.returncode != 0 or not (partial / "minio").is_file():
-            raise InfraError(f"building MinIO failed (exit {result.returncode}); read {self.build_log}:\n"
-                             f"{tail(self.build_log)}")
-        partial.rename(self.bin_dir)
-        for other in self.bin_dir.parent.iterdir():  # earlier versions: 150 MB each
-            if other != self.bin_dir and other.is_dir():
-                shutil.rmtree(other, ignore_errors=True)
-        log.info("minio built", extra={"version": self.settings.minio_version,
-                                       "seconds": round(time.monotonic() - started, 1)})
+        go_install(MODULE, self.settings.minio_version, "minio", self.bin_dir, self.settings.state / "cache" / "go",
+                   self.build_log, "Go is needed to build the local MinIO server (go install through the Go module "
+                   "proxy): install Go >= 1.21 (it fetches the toolchain MinIO asks for), or set "
+                   "PROCTOR_INFRA_MINIO=0 to run without the local S3 server (the S3 tests then skip)")
 
     def pid(self) -> int | None:
         return read_pid(self.pid_file)
