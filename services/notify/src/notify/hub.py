@@ -138,11 +138,7 @@ class FeedHub:
                 self.changed(feed)
                 continue
             for entry in rows:
-                for sub in rooms.get(ALL_ROOMS, ()):
-                    sub.offer(entry)
-                if entry.room_id:
-                    for sub in rooms.get(entry.room_id, ()):
-                        sub.offer(entry)
+                _offer(rooms, entry)
             self._position[feed] = rows[-1].seq
 
     def changed(self, feed: str) -> None:
@@ -173,11 +169,7 @@ class FeedHub:
             if rooms is None or self._position.get(feed) != after:
                 return  # every subscriber left meanwhile (or it restarted): nothing to deliver
             for entry in entries:
-                for sub in rooms.get(ALL_ROOMS, ()):
-                    sub.offer(entry)
-                if entry.room_id:
-                    for sub in rooms.get(entry.room_id, ()):
-                        sub.offer(entry)
+                _offer(rooms, entry)
                 self._position[feed] = entry.seq
             if len(entries) < self.page:
                 return
@@ -216,3 +208,12 @@ class FeedHub:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _offer(rooms: dict[str, set[Subscriber]], entry: Entry) -> None:
+    """To the streams that see every room, and to those of the entry's room."""
+    for sub in rooms.get(ALL_ROOMS, ()):
+        sub.offer(entry)
+    if entry.room_id:
+        for sub in rooms.get(entry.room_id, ()):
+            sub.offer(entry)
