@@ -508,9 +508,10 @@ async def test_events_that_can_never_be_handled_are_dead_lettered(h, made):
     missing = h.received(candidate, stream_id, 1, made["h264"][1], T0)
     missing.object_uri = h.store.uri(f"{h.sitting}/{candidate}/{stream_id}/never-uploaded.raw")
     await h.send(foreign, missing)
+    # (any other worker group running on this broker, e.g. a local demo, dead-letters them too: count by index)
     dead = await kafka_events(h.bootstrap, dlq_topic(MEDIA_SEGMENTS_RECEIVED.name), media.MediaSegmentReceived,
-                              h.sitting, 2, timeout_s=60)
-    assert sorted(e.segment_index for e in dead) == [0, 1]
+                              h.sitting, lambda evs: {e.segment_index for e in evs} >= {0, 1}, timeout_s=60)
+    assert {e.segment_index for e in dead} == {0, 1}
 
 
 async def _until(condition, timeout_s=30.0):
