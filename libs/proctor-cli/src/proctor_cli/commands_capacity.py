@@ -94,6 +94,7 @@ def _demand(n: float, f: Figures) -> tuple[dict[str, float], dict[str, dict[str,
         "media-worker": n * ((streams - transcoded) * f.m("worker_remux_cpu_s_per_stream_hour") / 3600
                              + transcoded / f.m("worker_transcode_realtime_factor")),
         "anomaly": n * (f.m("anomaly_cpu_s_per_candidate_hour") - reverify) / 3600,
+        "notify": n * f.a("feed_events_per_candidate_hour") / 3600 * f.m("notify_cpu_ms_per_incident") / 1000,
     }
     load = {
         "exam-session": {"rpc_per_s": exam_rps, "heartbeats_per_s": heartbeats, "answer_rpc_per_s": answering},
@@ -102,6 +103,7 @@ def _demand(n: float, f: Figures) -> tuple[dict[str, float], dict[str, dict[str,
         "media-worker": {"segments_per_s": n * streams / f.m("segment_seconds"),
                          "transcoded_streams": n * transcoded, "remuxed_streams": n * (streams - transcoded)},
         "anomaly": {"candidates": n},
+        "notify": {"feed_events_per_s": n * f.a("feed_events_per_candidate_hour") / 3600},
     }
     return cores, load
 
