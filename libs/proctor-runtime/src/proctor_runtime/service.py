@@ -2,9 +2,9 @@
 
 Start order: metrics endpoint and gRPC server up with health NOT_SERVING; start-up hooks
 (migrations, model warm-up, dependency checks); consumers started; health SERVING.
-SIGTERM order (house style): health NOT_SERVING; consumers stop taking work, finish and commit
-the batch in flight; the gRPC server stops with a grace period; stop hooks drain outboxes and
-close pools; producers flush last.
+SIGTERM order (house style): health NOT_SERVING; drain hooks (front doors that call this server);
+consumers stop taking work, finish and commit the batch in flight; the gRPC server stops with a
+grace period; stop hooks drain outboxes and close pools; producers flush last.
 """
 
 from __future__ import annotations
@@ -54,6 +54,9 @@ class ServiceHost:
     consumers: list[ConsumerLoop] = field(default_factory=list)
     start_hooks: list[Hook] = field(default_factory=list)
     stop_hooks: list[Hook] = field(default_factory=list)
+    # run first at shutdown, while the gRPC server still serves: front doors that depend on it
+    # (notify's console) close their connections cleanly so clients reconnect elsewhere
+    drain_hooks: list[Hook] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         verifier = TokenVerifier.from_setting(self.settings.token_public_keys, self.clock)
@@ -99,6 +102,11 @@ class ServiceHost:
     async def stop(self) -> None:
         log.info("shutting down")
         await self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
+        for hook in self.drain_hooks:
+            try:
+                await hook()
+            except Exception:
+                log.exception("drain hook failed")
         await asyncio.gather(*(c.stop() for c in self.consumers), return_exceptions=True)
         for task in self._consumer_tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -71,12 +71,14 @@ async def build(settings: Settings, clock: Callable[[], datetime] = utcnow,
             console.append(await start_console(settings.http_host, settings.http_port,
                                                f"127.0.0.1:{host.port}", store))
 
+    async def close_console() -> None:
+        for handle in console:
+            await handle.stop()  # type: ignore[attr-defined]
+
     async def stop() -> None:
         for task in tasks:
             if task.get_name() == "feed-prune":
                 task.cancel()
-        for handle in console:
-            await handle.stop()  # type: ignore[attr-defined]
         await hub.stop()
         await relay.stop()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -84,6 +86,7 @@ async def build(settings: Settings, clock: Callable[[], datetime] = utcnow,
 
     host.start_hooks.append(start)
     host.stop_hooks.append(stop)
+    host.drain_hooks.append(close_console)  # browsers' feeds end cleanly while gRPC still serves
     host.logic = logic  # type: ignore[attr-defined]  # for tests, the demo and the benchmark
     host.console = console  # type: ignore[attr-defined]
     return host
