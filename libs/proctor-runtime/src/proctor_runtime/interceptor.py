@@ -7,6 +7,9 @@
   handlers decide authorisation (which sitting, candidate, room) with ``require_role`` and friends.
 - ``DomainError`` becomes its status code with the message and an ``ErrorDetail`` in the binary
   trailing metadata ``proctor-error-bin``; any other exception is INTERNAL, logged, never leaked.
+- Request bytes that do not parse as the method's request type are INVALID_ARGUMENT
+  REQUEST_MALFORMED (gRPC itself would answer UNKNOWN without a detail); out-of-range timestamps
+  and durations, and strings with NUL, are INVALID_ARGUMENT FIELD_INVALID (``proctor_runtime.validation``).
 """
 
 from __future__ import annotations
@@ -22,8 +25,9 @@ from grpc.aio import AbortError
 
 from proctor_runtime import metrics
 from proctor_runtime.context import current_request_id, set_claims, set_request_id
-from proctor_runtime.errors import DomainError, Unauthenticated
+from proctor_runtime.errors import DomainError, InvalidArgument, Unauthenticated
 from proctor_runtime.tokens import TokenVerifier
+from proctor_runtime.validation import check_request
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +43,39 @@ def error_detail_bytes(error: DomainError, request_id: str) -> bytes:
     if request_id:
         detail.metadata["request_id"] = request_id
     return detail.SerializeToString()
+
+
+class _Malformed:
+    """What the tolerant deserializer returns for bytes that are not the request type."""
+
+    def __init__(self, error: str) -> None:
+        self.error = error
+
+
+def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    if deserializer is None:
+        return None
+
+    def deserialize(raw: bytes) -> Any:
+        try:
+            return deserializer(raw)
+        except Exception as exc:  # noqa: BLE001 - any parse failure is the caller's malformed request
+            return _Malformed(str(exc))
+
+    return deserialize
+
+
+def _parsed(request: Any) -> Any:
+    if isinstance(request, _Malformed):
+        raise InvalidArgument("REQUEST_MALFORMED", f"the request is not a valid protobuf message ({request.error})",
+                              "请求格式错误，无法解析")
+    check_request(request)
+    return request
+
+
+async def _parsed_stream(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    async for request in requests:
+        yield _parsed(request)
 
 
 class ServiceInterceptor(grpc.aio.ServerInterceptor):
@@ -78,15 +115,15 @@ class _Method:
         self._handled: dict[str, Any] = {}
 
     def wrap(self, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
-        kwargs: dict[str, Any] = {"request_deserializer": handler.request_deserializer,
+        kwargs: dict[str, Any] = {"request_deserializer": _tolerant(handler.request_deserializer),
                                   "response_serializer": handler.response_serializer}
         if handler.unary_unary:
-            return grpc.unary_unary_rpc_method_handler(self.wrap_unary(handler.unary_unary), **kwargs)
+            return grpc.unary_unary_rpc_method_handler(self.wrap_unary(handler.unary_unary, False), **kwargs)
         if handler.stream_unary:
-            return grpc.stream_unary_rpc_method_handler(self.wrap_unary(handler.stream_unary), **kwargs)
+            return grpc.stream_unary_rpc_method_handler(self.wrap_unary(handler.stream_unary, True), **kwargs)
         if handler.unary_stream:
-            return grpc.unary_stream_rpc_method_handler(self.wrap_stream(handler.unary_stream), **kwargs)
-        return grpc.stream_stream_rpc_method_handler(self.wrap_stream(handler.stream_stream), **kwargs)
+            return grpc.unary_stream_rpc_method_handler(self.wrap_stream(handler.unary_stream, False), **kwargs)
+        return grpc.stream_stream_rpc_method_handler(self.wrap_stream(handler.stream_stream, True), **kwargs)
 
     def _authenticate(self, context: grpc.aio.ServicerContext) -> str:
         """Set the request id and the verified claims for this call; returns the request id."""
@@ -135,12 +172,14 @@ class _Method:
         self.seconds.observe(time.perf_counter() - started)
         self.in_flight.dec()
 
-    def wrap_unary(self, behavior: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    def wrap_unary(self, behavior: Callable[..., Awaitable[Any]],
+                   client_stream: bool) -> Callable[..., Awaitable[Any]]:
         async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
             started, failed = time.perf_counter(), True
             self.in_flight.inc()
             try:
                 self._authenticate(context)
+                request = _parsed_stream(request) if client_stream else _parsed(request)
                 response = await behavior(request, context)
                 failed = False
                 return response
@@ -151,12 +190,13 @@ class _Method:
 
         return wrapped
 
-    def wrap_stream(self, behavior: Callable[..., Any]) -> Callable[..., AsyncIterator[Any]]:
+    def wrap_stream(self, behavior: Callable[..., Any], client_stream: bool) -> Callable[..., AsyncIterator[Any]]:
         async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
             started, failed = time.perf_counter(), True
             self.in_flight.inc()
             try:
                 self._authenticate(context)
+                request = _parsed_stream(request) if client_stream else _parsed(request)
                 async for item in behavior(request, context):
                     yield item
                 failed = False

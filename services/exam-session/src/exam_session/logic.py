@@ -238,6 +238,10 @@ class ExamSessionLogic:
                               ) -> pb.ListCandidatesResponse:
         rooms = access.room_scope(claims, req.sitting_id, list(req.room_ids))
         _, s = await self.sitting(req.sitting_id)
+        known = common_pb2.CandidateState.values()
+        if any(state not in known for state in req.states):  # e.g. 2^31-1 overflows the smallint column
+            raise InvalidArgument("FIELD_INVALID", "states holds a value that is no CandidateState",
+                                  "考生状态筛选值无效", {"field": "states"})
         limit = min(req.page_size or 200, 2000)
         now = self.clock()
         async with self.pool.connection() as conn:

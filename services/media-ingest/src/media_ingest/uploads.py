@@ -430,6 +430,10 @@ class Uploads:
     async def close(self, claims: Claims | None, req: pb.CloseStreamRequest) -> pb.CloseStreamResponse:
         self._check_ready()
         caller = require_role(claims, Role.CANDIDATE, Role.PHONE, Role.STAFF)
+        if req.segment_count > self.limits.max_segments:  # never list billions of missing segments
+            raise InvalidArgument("FIELD_INVALID", f"segment_count must be at most {self.limits.max_segments}",
+                                  "分段数量超出上限", {"field": "segment_count",
+                                                       "max_segments": str(self.limits.max_segments)})
         now = self.clock()
         async with self.tx() as t:
             s = await store.get_stream(t.conn, req.stream_id, lock=True)

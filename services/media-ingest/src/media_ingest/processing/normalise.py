@@ -142,6 +142,8 @@ class _Writer:
                 continue
             if isinstance(frame, av.VideoFrame):
                 self._keep_thumbnail(frame)
+                if frame.time_base is None:  # some decoders (HEVC) leave it unset: the stream's applies
+                    frame.time_base = source.time_base
                 frame.pts += round(self.shift_s / frame.time_base)
                 frame.pict_type = PictureType.NONE  # keyframes follow our GOP, not the source's
                 ctx = target.codec_context
