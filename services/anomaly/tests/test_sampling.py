@@ -94,6 +94,36 @@ def test_b_frames_are_sampled_in_presentation_order(tmp_path):
     assert stats.decoded < stats.packets
 
 
+def test_declined_keyframes_are_never_decoded_and_each_question_follows_the_frame_before(tmp_path):
+    """Adaptive sampling: ``want`` is asked for each sample time only once the frames before it were
+    consumed (a B-frame stream holds a keyframe back in the decoder otherwise), and a declined
+    keyframe is not decoded at all."""
+    path = levels_clip(tmp_path / "b.mp4", seconds=6, gop=10, bframes=True)
+    events: list[str] = []
+
+    def want(t):
+        second = round((t - T0).total_seconds())
+        events.append(f"ask {second}")
+        return second % 3 == 0
+
+    stats = SamplingStats()
+    for frame in sample_frames(path, stream_kind=c.STREAM_KIND_DESKTOP_CAMERA, segment_id="s:0", media_start=T0,
+                               stream_offset=timedelta(0), keyframe_interval=keyframe_interval(path), stats=stats,
+                               want=want):
+        events.append(f"got {second_of(frame)}")
+    assert stats.mode == "keyframes"
+    assert events == ["ask 0", "got 0", "ask 1", "ask 2", "ask 3", "got 3", "ask 4", "ask 5"]
+    assert stats.decoded == 2 and stats.sampled == 2 and stats.skipped == 4
+    everything, _ = sample(path)
+    assert [second_of(f) for f in everything] == [0, 1, 2, 3, 4, 5]  # the same clip, nothing declined
+
+
+def test_in_decode_mode_a_declined_frame_is_decoded_but_not_yielded(tmp_path):
+    path = levels_clip(tmp_path / "long-gop.mp4", gop=25, bframes=True)
+    frames, stats = sample(path, mode="decode", want=lambda t: (t - T0).total_seconds() > 2.5)
+    assert [second_of(f) for f in frames] == [3, 4] and stats.skipped == 3
+
+
 def test_vp9_webm_from_a_browser(tmp_path):
     path = levels_clip(tmp_path / "v.webm", codec="libvpx-vp9", gop=20)
     frames, stats = sample(path)

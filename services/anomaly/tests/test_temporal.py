@@ -209,6 +209,9 @@ def test_settings_forbid_single_frame_incidents_and_bound_the_identity_interval(
     with pytest.raises(ValidationError):
         DetectorSettings(identity_interval_s=31)
     assert DetectorSettings(identity_interval_s=10).identity_interval_s == 10
+    assert DetectorSettings().identity_interval_s == 30  # the 10-30 s, at its cheap end
+    with pytest.raises(ValidationError):
+        DetectorSettings(calm_sample_period_s=4)  # beyond max_sample_gap_s
 
 
 FRAME_KINDS = [c.INCIDENT_KIND_NO_FACE, c.INCIDENT_KIND_MULTIPLE_FACES, c.INCIDENT_KIND_GAZE_AWAY,

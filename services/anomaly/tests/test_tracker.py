@@ -23,11 +23,14 @@ from anomaly_clips import (
     uniform,
     webcam_frame,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import anomaly.tracker as tracker_module
 from anomaly.model import IdentityResult, TelemetryFact
+from anomaly.rules import rules as rules_of
 from anomaly.temporal import IDLE, DetectorSettings
-from anomaly.tracker import CandidateTracker
+from anomaly.tracker import CandidateTracker, calm_period
 from proctor.auth.v1 import auth_face_pb2 as apb
 from proctor.common.v1 import common_pb2 as c
 from proctor.events.v1 import incident_pb2
@@ -35,6 +38,7 @@ from proctor.events.v1 import incident_pb2
 OPENED, UPDATED, CLOSED = (incident_pb2.INCIDENT_CHANGE_OPENED, incident_pb2.INCIDENT_CHANGE_UPDATED,
                            incident_pb2.INCIDENT_CHANGE_CLOSED)
 NO_GATE = DetectorSettings(gate_max_reuse_s=0)
+EVERY_20_S = DetectorSettings(gate_max_reuse_s=0, identity_interval_s=20)
 
 
 @pytest.fixture(scope="module")
@@ -141,7 +145,7 @@ def result(request, decision, distance=0.3):
 
 
 def test_identity_checks_every_interval_and_mismatch_needs_confirmation(monkeypatch, pack):
-    tracker, _ = scripted(monkeypatch, pack, {})
+    tracker, _ = scripted(monkeypatch, pack, {}, settings=EVERY_20_S)
     _, requests = run(tracker, range(0, 41))
     assert [(r.reason, (r.frame.captured_at - T0).total_seconds()) for r in requests] == [
         ("PERIODIC", 0.0), ("PERIODIC", 20.0), ("PERIODIC", 40.0)]
@@ -160,7 +164,7 @@ def test_identity_checks_every_interval_and_mismatch_needs_confirmation(monkeypa
 
 
 def test_a_single_mismatch_between_matches_opens_nothing(monkeypatch, pack):
-    tracker, _ = scripted(monkeypatch, pack, {})
+    tracker, _ = scripted(monkeypatch, pack, {}, settings=EVERY_20_S)
     _, (first,) = run(tracker, range(0, 2))
     assert tracker.on_identity(result(first, apb.MATCH_DECISION_MISMATCH, 0.6)) == []
     _, (confirm,) = run(tracker, range(2, 8))
@@ -285,6 +289,105 @@ def _shifted(second: int):
     return type(frame)(stream_kind=frame.stream_kind, captured_at=T0 + timedelta(seconds=second),
                        stream_offset=timedelta(seconds=max(0, second + 100)), segment_id=frame.segment_id,
                        image=frame.image)
+
+
+# ---------------------------------------------------------------------------------- adaptive sampling
+
+CALM = DetectorSettings(gate_max_reuse_s=0)  # the default calm period (3 s)
+FULL = DetectorSettings(gate_max_reuse_s=0, calm_sample_period_s=0)
+EVENTS = {"two faces": one_face(count=2), "no face": NO_FACE, "turned away": one_face(yaw=35.0),
+          "masked": one_face(occlusion=0.8), "eyes aside": one_face(gaze=-0.25)}
+
+
+def run_adaptive(tracker: CandidateTracker, seconds):
+    """As the service samples: ``wants`` is asked before a frame is decoded, and the frames it declined
+    come back through ``earlier`` when the calm ends."""
+    seconds = list(seconds)
+    changes, requests = [], []
+
+    def earlier(after, before):
+        return [scripted_frame(s) for s in seconds if after < T0 + timedelta(seconds=s) < before]
+
+    for s in seconds:
+        frame = scripted_frame(s)
+        if tracker.wants(frame.stream_kind, frame.captured_at):
+            found, request = tracker.on_frame(frame, earlier)
+            changes += found
+            requests += [request] if request is not None else []
+    return changes, requests
+
+
+def summary(changes):
+    return [(ch.incident_id, ch.change, ch.revision, kinds([ch]), ch.start, ch.end, ch.detected_at, ch.severity,
+             ch.confidence) for ch in changes]
+
+
+def test_a_calm_candidate_is_analysed_every_third_second(monkeypatch, pack):
+    tracker, script = scripted(monkeypatch, pack, {}, settings=CALM)
+    changes, requests = run_adaptive(tracker, range(0, 62))
+    assert changes == []
+    # every frame until the pose is calibrated, then one in three, and the one the identity check falls due on
+    assert script.calls == 5 + len(range(7, 30, 3)) + len(range(30, 62, 3))
+    assert tracker.counters["frames_declined_calm"] == 62 - script.calls
+    assert [(r.reason, (r.frame.captured_at - T0).total_seconds()) for r in requests] == [
+        ("PERIODIC", 0.0), ("PERIODIC", 30.0), ("PERIODIC", 60.0)]
+
+
+def test_the_frames_declined_before_an_event_are_analysed_when_it_is_seen(monkeypatch, pack):
+    faces = {s: one_face(count=2) for s in range(11, 14)}  # a second person for 3 s: seen at 13 only
+    full, _ = scripted(monkeypatch, pack, faces, settings=FULL)
+    expected, _ = run(full, range(0, 30))
+    tracker, _ = scripted(monkeypatch, pack, faces, settings=CALM)
+    changes, _ = run_adaptive(tracker, range(0, 30))
+    assert kinds(changes) == ["MULTIPLE_FACES", "MULTIPLE_FACES"] and changes[0].start == T0 + timedelta(seconds=11)
+    assert summary(changes) == summary(expected)
+    assert tracker.counters["frames_backfilled"] == 2
+
+
+def test_a_glance_costs_the_newest_declined_frame_only(monkeypatch, pack):
+    """Seen at 13 s after a calm frame at 10 s: 12 s is clearly normal, so whatever 11 s showed ended
+    there without opening anything (one frame never opens): 11 s stays undecoded."""
+    tracker, script = scripted(monkeypatch, pack, {13: one_face(yaw=40.0)}, settings=CALM)
+    changes, _ = run_adaptive(tracker, range(0, 20))
+    assert changes == [] and tracker.counters["frames_backfilled"] == 1
+    assert script.calls == 5 + len([7, 10, 12, 13, 14, 17])  # after the glance: 14, then calm again
+
+
+def test_the_calm_period_never_lets_an_incident_begin_and_end_unseen():
+    table = rules_of(DetectorSettings())
+    # MULTIPLE_FACES opens after 2 s and 2 frames: at 1 frame/s the shortest run is 3 frames (2 s + the
+    # half gap before it); 2 declined frames in a row cannot hold it, 3 could
+    assert calm_period(DetectorSettings(), table, 1.0) == 3.0
+    assert calm_period(DetectorSettings(), table, 0.5) == 2.5  # at 2 frames/s: 4 declined, spanning 1.5 s
+    assert calm_period(DetectorSettings(), table, 2.0) == 4.0
+    assert calm_period(DetectorSettings(calm_sample_period_s=0), table, 1.0) == 0.0
+    assert calm_period(DetectorSettings(calm_sample_period_s=1), table, 1.0) == 0.0  # every frame anyway
+
+
+def test_without_the_declined_frames_an_event_is_seen_late(monkeypatch, pack):
+    faces = {s: one_face(count=2) for s in range(11, 20)}
+    tracker, _ = scripted(monkeypatch, pack, faces, settings=CALM)
+    changes = []
+    for s in range(0, 30):
+        frame = scripted_frame(s)
+        if tracker.wants(frame.stream_kind, frame.captured_at):
+            changes += tracker.on_frame(frame)[0]  # nothing to go back to
+    assert changes[0].start == T0 + timedelta(seconds=13) and tracker.counters["frames_backfilled"] == 0
+
+
+@settings(max_examples=40, deadline=None)
+@given(events=st.lists(st.tuples(st.integers(0, 70), st.integers(1, 9), st.sampled_from(sorted(EVENTS))),
+                       max_size=4))
+def test_adaptive_sampling_raises_what_sampling_every_frame_raises(pack, events):
+    by_second = {}
+    for start, length, what in events:
+        by_second.update({s: EVENTS[what] for s in range(start, start + length)})
+    with pytest.MonkeyPatch.context() as mp:
+        full, _ = scripted(mp, pack, by_second, settings=FULL)
+        expected, _ = run(full, range(0, 80))
+        tracker, _ = scripted(mp, pack, by_second, settings=CALM)
+        changes, _ = run_adaptive(tracker, range(0, 80))
+    assert summary(changes) == summary(expected)
 
 
 # ---------------------------------------------------------------------------------- snapshot

@@ -28,6 +28,9 @@ def register(sub: Any) -> None:
                        help="frame sampling: keyframes only when the keyframe interval allows (auto), or forced")
     video.add_argument("--identity-interval", type=float, default=10.0,
                        help="seconds between identity checks (10-30; default 10, the clips are 7-15 s long)")
+    video.add_argument("--calm-period", type=float, default=None,
+                       help="adaptive sampling: seconds between analysed frames while all is normal "
+                            "(default: the service's, 3; 0 = analyse every sampled frame)")
     video.set_defaults(handler=video_command)
     for p in (verify, quality, faces, video):
         p.add_argument("--root", type=Path, default=None, help="paths in the CSV are relative to this "
@@ -88,14 +91,16 @@ def video_command(args: argparse.Namespace) -> dict[str, Any]:
     from anomaly.evaluation import eval_video
     from anomaly.temporal import DetectorSettings
 
-    settings = DetectorSettings(identity_interval_s=args.identity_interval)
+    calm = {} if args.calm_period is None else {"calm_sample_period_s": args.calm_period}
+    settings = DetectorSettings(identity_interval_s=args.identity_interval, **calm)
     result = eval_video(args.manifest, _root(args, args.manifest), _pack(args), rate=args.rate, settings=settings,
                         mode=args.mode)
     lines = []
     for name, clip in result["clips"].items():
         found = ", ".join(f"{i['kind']} {i['start_s']}-{i['end_s']}s {i['severity']}" for i in clip["incidents"])
         lines.append(f"{name:<26} {clip['sampling_mode']:<9} frames {clip['frames_sampled']:>3} sampled "
-                     f"{clip['frames_analysed']:>3} analysed  {found or 'no incident'}")
+                     f"{clip['frames_declined']:>3} declined {clip['frames_analysed']:>3} analysed  "
+                     f"{found or 'no incident'}")
     lines.append(f"checks: {result['checks']}")
     lines.append(f"totals: {result['totals']}")
     result["text"] = "\n".join(lines)

@@ -34,8 +34,10 @@ async def build(settings: Settings, objects: SegmentStore | None = None,
     pack = loader(settings.faces)  # load_pack also warms it, once
     anomaly = Anomaly(settings, objects or open_store(settings.storage), pack, producer, auth,
                       SnapshotStore(settings.kafka_bootstrap),
-                      functools.partial(CandidateTracker.create, settings=settings.detectors),
-                      functools.partial(CandidateTracker.restore, settings=settings.detectors))
+                      functools.partial(CandidateTracker.create, settings=settings.detectors,
+                                        sample_period=1.0 / settings.sample_rate),
+                      functools.partial(CandidateTracker.restore, settings=settings.detectors,
+                                        sample_period=1.0 / settings.sample_rate))
     loop = ConsumerLoop(settings.kafka_bootstrap, settings.kafka_group_id, settings.service_name,
                         anomaly.subscriptions(), producer, max_attempts=settings.kafka_handler_retries,
                         on_revoke=anomaly.revoked,

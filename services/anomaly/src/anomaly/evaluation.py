@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from anomaly.model import IdentityRequest, IdentityResult, IncidentChange
+from anomaly.model import Frame, IdentityRequest, IdentityResult, IncidentChange
 from anomaly.sampling import SamplingStats, keyframe_interval, sample_frames
 from anomaly.temporal import DetectorSettings
 from anomaly.tracker import DESKTOP, CandidateTracker
@@ -103,21 +104,29 @@ def run_clip(path: Path, pack: ModelPack, rate: float = 1.0, settings: DetectorS
              mode: str = "auto") -> dict[str, Any]:
     """One clip as one candidate's desktop camera, from the first to the last sampled frame."""
     settings = settings or DetectorSettings()
-    tracker = CandidateTracker("eval", path.stem, 1, pack, settings)
+    tracker = CandidateTracker("eval", path.stem, 1, pack, settings, sample_period=1.0 / rate)
     identity = LocalIdentity(pack)
     stats = SamplingStats()
     cpu: dict[str, float] = {"enrol": 0.0, "tracker": 0.0, "identity": 0.0}
     changes: list[IncidentChange] = []
     started = time.process_time()
     last = EPOCH
-    for frame in sample_frames(path, stream_kind=DESKTOP, segment_id=f"{path.stem}:0", media_start=EPOCH,
-                               stream_offset=timedelta(0), keyframe_interval=keyframe_interval(path), rate=rate,
-                               mode=mode, stats=stats):  # type: ignore[arg-type]
+    interval = keyframe_interval(path)
+
+    def frames(sampled: SamplingStats | None, want: Callable[[datetime], bool]) -> Iterator[Frame]:
+        return sample_frames(path, stream_kind=DESKTOP, segment_id=f"{path.stem}:0", media_start=EPOCH,
+                             stream_offset=timedelta(0), keyframe_interval=interval, rate=rate,
+                             mode=mode, stats=sampled, want=want)  # type: ignore[arg-type]
+
+    def earlier(after: datetime, before: datetime) -> Iterator[Frame]:  # the frames the calm declined
+        return frames(None, lambda t: after < t < before)
+
+    for frame in frames(stats, lambda t: tracker.wants(DESKTOP, t)):
         last = frame.captured_at
         t0 = time.process_time()
         identity.maybe_enrol(frame.image, _offset(frame.captured_at))
         t1 = time.process_time()
-        found, request = tracker.on_frame(frame)
+        found, request = tracker.on_frame(frame, earlier)
         t2 = time.process_time()
         changes += found
         if request is not None:
@@ -133,8 +142,10 @@ def run_clip(path: Path, pack: ModelPack, rate: float = 1.0, settings: DetectorS
     return {
         "incidents": incidents(changes),
         "sampling_mode": stats.mode, "rotation": stats.rotation,
-        "frames_sampled": stats.sampled, "frames_decoded": stats.decoded, "frames_analysed": analysed,
+        "frames_sampled": stats.sampled, "frames_declined": stats.skipped, "frames_decoded": stats.decoded,
+        "frames_analysed": analysed,
         "frames_reused": tracker.counters["frames_reused"],
+        "frames_backfilled": tracker.counters["frames_backfilled"],
         "calibration": {"complete": tracker.calibration.complete, "samples": tracker.calibration.samples,
                         "neutral_yaw": round(tracker.calibration.neutral_yaw, 1),
                         "neutral_pitch": round(tracker.calibration.neutral_pitch, 1),
@@ -177,13 +188,15 @@ def eval_video(manifest: Path, root: Path, pack: ModelPack, rate: float = 1.0,
         rows = [r for r in csv.DictReader(fh) if r.get("category") == "video"]
     clips = {Path(r["file"]).stem: run_clip(root / r["file"], pack, rate, settings, mode) for r in rows}
     sampled = sum(r["frames_sampled"] for r in clips.values())
+    declined = sum(r["frames_declined"] for r in clips.values())
     analysed = sum(r["frames_analysed"] for r in clips.values())
     decode = sum(r["cpu_seconds"]["decode"] for r in clips.values())
     tracker = sum(r["cpu_seconds"]["tracker"] for r in clips.values())
     return {
         "pack": pack.template_tag(), "rate": rate, "mode": mode, "clips": clips,
         "checks": acceptance(clips),
-        "totals": {"clips": len(clips), "frames_sampled": sampled, "frames_analysed": analysed,
+        "totals": {"clips": len(clips), "frames_sampled": sampled, "frames_declined": declined,
+                   "frames_analysed": analysed,
                    "incidents": sum(len(r["incidents"]) for r in clips.values()),
                    "cpu_seconds": round(sum(r["cpu_seconds"]["total"] for r in clips.values()), 3),
                    "decode_ms_per_sampled_frame": _ms(decode, sampled),

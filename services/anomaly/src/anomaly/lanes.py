@@ -20,6 +20,10 @@ DESKTOP_KINDS = (c.INCIDENT_KIND_NO_FACE, c.INCIDENT_KIND_MULTIPLE_FACES, c.INCI
                  c.INCIDENT_KIND_GAZE_AWAY)
 PHONE_KINDS = (c.INCIDENT_KIND_PHONE_CANDIDATE_NOT_VISIBLE, c.INCIDENT_KIND_PHONE_CAMERA_MOVED,
                c.INCIDENT_KIND_PHONE_CAMERA_COVERED)
+# the change gate's memory: time, shape, thumbnail, eye band and face facts of the last analysed frame
+GateState = tuple[datetime | None, tuple[int, ...], np.ndarray | None, np.ndarray | None, FaceSignals | None]
+
+
 class Coverage:
     """The spans of media time already fed to a stream's lanes (merged when closer than ``join``)."""
 
@@ -66,6 +70,10 @@ class Lane:
         self.machines: dict[int, Machine] = {k: Machine(table[k], owner, settings) for k in kinds}
         self.identity = Machine(table[c.INCIDENT_KIND_IDENTITY_MISMATCH], owner, settings)
         self.last_t: datetime | None = None
+        # adaptive sampling: the last frame was normal for every signal and nothing is pending or open;
+        # the frames declined since the last one
+        self.calm = False
+        self.declined: list[datetime] = []
         # change gate: the last analysed frame
         self.gate_t: datetime | None = None
         self.gate_shape: tuple[int, ...] = ()
@@ -80,6 +88,12 @@ class Lane:
         self.track_lost = False
         # phone scene
         self.scene = SceneReference(settings.phone_reference_frames)
+
+    def gate_state(self) -> GateState:
+        return self.gate_t, self.gate_shape, self.gate_thumb, self.gate_face, self.gate_faces
+
+    def restore_gate(self, state: GateState) -> None:
+        self.gate_t, self.gate_shape, self.gate_thumb, self.gate_face, self.gate_faces = state
 
     def all_machines(self) -> list[Machine]:
         return [*self.machines.values(), self.identity] if self.stream_kind == DESKTOP else list(self.machines.values())

@@ -8,8 +8,8 @@ from proctor_runtime.metrics import LATENCY_BUCKETS
 
 SEGMENTS = Counter("proctor_anomaly_segments_total", "Stored segments handled, by outcome "
                    "(analysed, skipped_kind, unusable, unreadable, missing_object)", ["stream_kind", "outcome"])
-FRAMES = Counter("proctor_anomaly_frames_total", "Frames sampled and analysed (analysed < sampled when the "
-                 "change gate reused the last analysis)", ["stage"])
+FRAMES = Counter("proctor_anomaly_frames_total", "Frames sampled (decoded and fed to the tracker) and "
+                 "declined (adaptive sampling: not decoded while the stream is calm, or duplicates)", ["stage"])
 INCIDENTS = Counter("proctor_anomaly_incidents_total", "Incident changes published", ["kind", "change"])
 IDENTITY = Counter("proctor_anomaly_identity_checks_total", "Identity re-verifications, by decision or error",
                    ["outcome"])

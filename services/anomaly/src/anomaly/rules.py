@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from proctor.common.v1 import common_pb2 as c
 
@@ -40,7 +40,8 @@ class DetectorSettings(BaseModel):
     screenshot_hold_s: float = Field(default=10.0, gt=0, description="closes after no attempt this long")
     telemetry_hold_s: float = Field(default=300.0, gt=0, description="VM / remote desktop / process: no report")
     # identity
-    identity_interval_s: float = Field(default=20.0, ge=10, le=30)
+    identity_interval_s: float = Field(default=30.0, ge=10, le=30,
+                                       description="periodic re-verification (dlib: ~60 ms CPU per check)")
     identity_confirm_s: float = Field(default=3.0, gt=0, description="after a MISMATCH, check again this soon")
     identity_mismatches: int = Field(default=2, ge=2, description="consecutive MISMATCH results before opening")
     identity_matches: int = Field(default=2, ge=1, description="consecutive MATCH results before closing")
@@ -66,6 +67,10 @@ class DetectorSettings(BaseModel):
     gate_max_reuse_s: float = Field(default=3.0, ge=0, description="0 = always analyse")
     gate_frame: float = Field(default=3.0, ge=0, description="grey levels, worst 4x4 block of a 32x24 thumbnail")
     gate_face: float = Field(default=5.0, ge=0, description="grey levels, worst 4x4 block of the 32x16 eye band")
+    # adaptive sampling: while a stream is calm (its last frame normal for every signal, none pending or
+    # open, the pose calibrated, no identity confirmation due), only one frame per this many media
+    # seconds is decoded and analysed; anything else brings back every sampled frame. 0 = off
+    calm_sample_period_s: float = Field(default=3.0, ge=0, description="<= max_sample_gap_s; 0 = every frame")
     # out-of-order frames
     late_tolerance_s: float = Field(default=0.5, ge=0)
     # phone evidence camera
@@ -74,6 +79,13 @@ class DetectorSettings(BaseModel):
     # evidence
     jpeg_quality: int = Field(default=80, ge=10, le=100)
     evidence_max_width: int = Field(default=640, ge=64)
+
+    @model_validator(mode="after")
+    def _calm_within_gap(self) -> DetectorSettings:
+        # a longer calm period would break every run that starts after a calm stretch
+        if self.calm_sample_period_s > self.max_sample_gap_s:
+            raise ValueError("calm_sample_period_s must not exceed max_sample_gap_s")
+        return self
 
 
 @dataclass(frozen=True)

@@ -6,11 +6,23 @@ Two modes, chosen per segment:
 - **keyframes**: when the segment's keyframe interval is at most one sample period (plus
   ``KEYFRAME_TOLERANCE`` of it), only keyframes are decoded (the decoder's ``skip_frame = NONKEY``;
   the other packets are not even sent). A keyframe costs about as much as any frame to decode, and
-  nothing else is decoded: on the 848x480 H.264 clips ~2.2 ms per sampled frame, 1 thread.
+  nothing else is decoded: on the 848x480 H.264 clips ~2.2 ms per sampled frame, 1 thread. Each
+  keyframe is drained out of the decoder at once (a stream with B-frames would otherwise hold it
+  back for two more packets), so ``want`` (below) is asked before its packet is decoded.
 - **decode**: otherwise the packets are demuxed first (cheap), the frame that serves each sample time is
   chosen, and only the packets from the keyframe before it up to it are decoded; the rest of a GOP
   is skipped. The cost grows with the distance from the keyframe (at 24 frames/s and 2-s GOPs about
-  half the frames are decoded).
+  half the frames are decoded). Here ``want`` is asked when the frame leaves the decoder: a frame
+  not wanted is decoded (later frames of its GOP need it) but neither converted nor yielded.
+
+``want(captured_at)``, when given, is asked for every sample time in order, after the frames before
+it were consumed: the tracker's adaptive sampling (``CandidateTracker.wants``) answers False for the
+grid times it can skip while everything looks normal, and those frames cost nothing in keyframe mode.
+
+Opening: the container's stream probe (``avformat_find_stream_info``) decodes nothing (``skip_frame``
+all, one thread): by default it decoded the first frames of every segment, ~2 ms per 4-s segment, and
+what it learns is in the container already. (``nonkey`` would be as cheap but drops the display
+matrix, so phone clips would no longer be turned upright.)
 
 Sample times lie on a grid of ``1/rate`` from the segment's first presentation time; a sample takes
 the first candidate frame (any frame, or any keyframe) at or after its grid time, each frame at most
@@ -25,7 +37,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -41,6 +53,8 @@ from anomaly.model import Frame
 KEYFRAME_TOLERANCE = 0.25  # keyframes every <= 1.25 s still count as "one per sample" at 1 frame/s
 EPS = 1e-3  # seconds: pts rounding
 Mode = Literal["auto", "keyframes", "decode"]
+# the stream probe on open decodes nothing, on one thread (the frames are identical; see the module doc)
+PROBE_OPTIONS = {"threads": "1", "skip_frame": "all"}
 
 
 class SegmentUnreadable(Exception):
@@ -62,6 +76,7 @@ class SamplingStats:
     packets: int = 0
     decoded: int = 0
     sampled: int = 0
+    skipped: int = 0  # sample times ``want`` declined
     decode_errors: int = 0
     decode_cpu_s: float = 0.0
     rotation: int = 0
@@ -89,9 +104,11 @@ def choose_mode(keyframe_interval: timedelta | None, rate: float) -> Literal["ke
 
 def sample_frames(path: Path, *, stream_kind: int, segment_id: str, media_start: datetime,
                   stream_offset: timedelta, keyframe_interval: timedelta | None, rate: float = 1.0,
-                  max_width: int = 640, mode: Mode = "auto", stats: SamplingStats | None = None) -> Iterator[Frame]:
-    """Sampled, upright, BGR frames of the segment at ``path`` (see the module doc). Raises
-    :class:`SegmentUnreadable` before yielding anything when the segment has no decodable video."""
+                  max_width: int = 640, mode: Mode = "auto", stats: SamplingStats | None = None,
+                  want: Callable[[datetime], bool] | None = None) -> Iterator[Frame]:
+    """Sampled, upright, BGR frames of the segment at ``path`` (see the module doc); ``want`` may
+    decline sample times (capture time -> False). Raises :class:`SegmentUnreadable` before yielding
+    anything when the segment has no decodable video."""
     if rate <= 0:
         raise ValueError("rate must be > 0")
     stats = stats if stats is not None else SamplingStats()
@@ -112,7 +129,15 @@ def sample_frames(path: Path, *, stream_kind: int, segment_id: str, media_start:
         stats.extra["planned"] = float(len(wanted))
         emitted: set[float] = set()
         tb = _tb(stream)
-        for frame in _decode(ctx, packets, needed, stats):
+
+        def declined(t: float) -> bool:
+            if want is None or want(media_start + timedelta(seconds=t - origin)):
+                return False
+            stats.skipped += 1
+            return True
+
+        ask_first = declined if keyframes else None
+        for frame in _decode(ctx, packets, needed, stats, ask_first):
             if frame.pts is None:
                 continue
             t = frame.pts * tb
@@ -120,6 +145,8 @@ def sample_frames(path: Path, *, stream_kind: int, segment_id: str, media_start:
             if key is None or key in emitted:
                 continue
             emitted.add(key)
+            if ask_first is None and declined(t):
+                continue
             image = _to_bgr(frame, max_width, stats)
             stats.sampled += 1
             stats.decode_cpu_s += time.process_time() - started
@@ -128,7 +155,7 @@ def sample_frames(path: Path, *, stream_kind: int, segment_id: str, media_start:
                         stream_offset=stream_offset + offset, segment_id=segment_id, image=image,
                         keyframe=bool(frame.key_frame))
             started = time.process_time()
-        if stats.sampled == 0:
+        if stats.sampled == 0 and stats.skipped == 0:
             raise SegmentUnreadable("no_frames", f"{path.name}: {stats.packets} video packets, none decodable")
     finally:
         container.close()
@@ -137,7 +164,7 @@ def sample_frames(path: Path, *, stream_kind: int, segment_id: str, media_start:
 
 def _open(path: Path) -> av.container.InputContainer:
     try:
-        container = av.open(str(path), mode="r")
+        container = av.open(str(path), mode="r", options=PROBE_OPTIONS)
     except (av.FFmpegError, OSError, UnicodeDecodeError) as exc:
         raise SegmentUnreadable("open_failed", f"{path.name}: {exc}") from exc
     if not container.streams.video:
@@ -206,15 +233,25 @@ def _match(wanted: list[float], t: float) -> float | None:
     return None
 
 
-def _decode(ctx: av.VideoCodecContext, packets: list[_Packet], needed: set[int],
-            stats: SamplingStats) -> Iterator[av.VideoFrame]:
+def _decode(ctx: av.VideoCodecContext, packets: list[_Packet], needed: set[int], stats: SamplingStats,
+            declined: Callable[[float], bool] | None = None) -> Iterator[av.VideoFrame]:
     """Decode the needed packets (in decode order) and drain the decoder. A packet that fails to
-    decode is counted and skipped (the decoder conceals or drops the frames that depend on it)."""
+    decode is counted and skipped (the decoder conceals or drops the frames that depend on it).
+
+    With ``declined`` (keyframe mode: every needed packet is a keyframe that decodes alone) a packet
+    whose time is declined is not decoded, and each decoded keyframe is drained out of the decoder
+    at once (then the decoder is reset for the next one), so the next question is asked only after
+    this frame was consumed."""
     for p in packets:
         if p.index not in needed:
             continue
+        if declined is not None and declined(p.pts):
+            continue
         try:
             frames = ctx.decode(p.packet)
+            if declined is not None and not frames:
+                frames = ctx.decode(None)
+                ctx.flush_buffers()
         except av.FFmpegError:
             stats.decode_errors += 1
             continue

@@ -14,6 +14,19 @@ order. **Out-of-order rule**: a frame at or before the last frame of its stream 
   or at ``close_all``. A late frame older than the late lane's last frame is dropped. The live
   lanes never see a frame older than their last one: no negative durations, no reopened incidents.
 
+Adaptive sampling (``wants``, asked by the sampler before a frame is decoded): while the live lane is
+*calm* (its last frame was normal for every signal, no signal of the lane is pending, open or
+clearing, the neutral pose is calibrated and no identity confirmation is due or face track lost) a
+frame less than ``calm_period`` after the lane's last frame is declined (unless the periodic identity
+check falls due on it: it stays every ``identity_interval_s``): not decoded, not analysed, its time
+counted as covered. A frame that is abnormal or uncertain for any signal ends the calm: the frames
+declined since the last analysed one are decoded again (``earlier``) and fed first, newest first
+(the older ones only when the newest is not clearly normal), then the frames after it are all
+analysed. ``calm_period`` keeps every run that could open an incident longer than the declined
+stretch, so the machines open, update and close the same incidents, with the same ids and times, as
+when every frame is analysed (the change gate's reuse and the track-jump trigger of identity checks
+aside). Duplicates are declined too; late frames never are.
+
 Change gate: a frame whose 32x24 grey thumbnail and 32x16 eye band (of the last face box) both differ
 from the last *analysed* frame by less than ``gate_frame`` / ``gate_face`` grey levels (worst 4x4
 block, after removing the global exposure shift) reuses that frame's face facts, for at most
@@ -28,17 +41,21 @@ result needed to open IDENTITY_MISMATCH comes soon.
 from __future__ import annotations
 
 import logging
+import math
 from collections import Counter, OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
 
-from anomaly.lanes import DESKTOP, PHONE, Coverage, Lane
+from anomaly.lanes import DESKTOP, DESKTOP_KINDS, PHONE, PHONE_KINDS, Coverage, Lane
 from anomaly.model import Frame, IdentityRequest, IdentityResult, IncidentChange, TelemetryFact
 from anomaly.signals import (
     Calibration,
     FaceSignals,
     FrameStats,
+    Observation,
     analyse_faces,
     change,
     covered,
@@ -50,7 +67,7 @@ from anomaly.signals import (
     judge_phone,
     scene_edges,
 )
-from anomaly.temporal import DetectorSettings, Machine, Owner, Sample, rules
+from anomaly.temporal import DetectorSettings, Machine, Owner, Rule, Sample, rules
 from proctor.auth.v1 import auth_face_pb2 as apb
 from proctor.common.v1 import common_pb2 as c
 from proctor.events.v1 import anomaly_pb2
@@ -69,17 +86,20 @@ _POINT_FACTS: dict[int, tuple[int, str]] = {
     c.TELEMETRY_KIND_PROHIBITED_PROCESS: (c.INCIDENT_KIND_PROHIBITED_PROCESS, ""),
 }
 _SEEN_TELEMETRY = 4096  # remembered (device, sequence) keys
+Backfill = Callable[[datetime, datetime], Iterable[Frame]]  # (after, before) -> declined frames, in order
+CALM_SLACK = timedelta(seconds=0.25)  # frame times jitter around the sample grid (29.97 fps keyframes)
 
 
 class CandidateTracker:
     """See the module doc. Not thread-safe: the service serialises calls per candidate."""
 
     def __init__(self, sitting_id: str, candidate_id: str, attempt: int, pack: ModelPack,
-                 settings: DetectorSettings | None = None) -> None:
+                 settings: DetectorSettings | None = None, sample_period: float = 1.0) -> None:
         self.owner = Owner(sitting_id, candidate_id, int(attempt))
         self.pack = pack
         self.settings = settings or DetectorSettings()
         self.table = rules(self.settings)
+        self.calm_period = timedelta(seconds=calm_period(self.settings, self.table, sample_period))
         self.live: dict[int, Lane] = {k: Lane(k, self.table, self.owner, self.settings)
                                       for k in (DESKTOP, PHONE)}
         self.late: dict[int, Lane] = {}
@@ -97,12 +117,37 @@ class CandidateTracker:
 
     @classmethod
     def create(cls, sitting_id: str, candidate_id: str, attempt: int, pack: ModelPack,
-               settings: DetectorSettings | None = None) -> CandidateTracker:
-        return cls(sitting_id, candidate_id, attempt, pack, settings)
+               settings: DetectorSettings | None = None, sample_period: float = 1.0) -> CandidateTracker:
+        return cls(sitting_id, candidate_id, attempt, pack, settings, sample_period)
 
     # ------------------------------------------------------------------ frames
 
-    def on_frame(self, frame: Frame) -> tuple[list[IncidentChange], IdentityRequest | None]:
+    def wants(self, kind: int, t: datetime) -> bool:
+        """Whether the frame of stream ``kind`` captured at ``t`` is worth decoding (see the module doc:
+        adaptive sampling). A declined frame is never passed to :meth:`on_frame`."""
+        live = self.live.get(kind)
+        if live is None:
+            return False
+        cov, last = self.coverage[kind], live.last_t
+        if last is None or t > last:
+            interval = timedelta(seconds=self.settings.identity_interval_s)
+            due = live.last_check is not None and t - live.last_check >= interval
+            if last is not None and live.calm and not due and t - last < self.calm_period - CALM_SLACK:
+                self.counters["frames_declined_calm"] += 1
+                live.declined.append(t)
+                cov.add(t)
+                return False
+            return True
+        if cov.covers(t):
+            self.counters["frames_duplicate"] += 1
+            return False
+        return True
+
+    def on_frame(self, frame: Frame, earlier: Backfill | None = None,
+                 ) -> tuple[list[IncidentChange], IdentityRequest | None]:
+        """Feed one sampled frame. ``earlier(after, before)`` gives the frames of the stream that
+        :meth:`wants` declined between two capture times (decoded on demand): when a calm stretch ends,
+        they are analysed before this frame. Without it a declined frame stays unseen."""
         kind = frame.stream_kind
         if kind not in self.live:
             self.counters["frames_other_stream"] += 1
@@ -123,7 +168,7 @@ class CandidateTracker:
             lane = found
             self.counters["frames_late"] += 1
         self.counters["frames_seen"] += 1
-        found_changes, request = self._process(lane, frame)
+        found_changes, request = self._process(lane, frame, earlier if lane is live else None)
         changes += found_changes
         if lane.late and cov.covered_soon_after(t, timedelta(seconds=self.settings.max_sample_gap_s)):
             changes += lane.close_all(t)  # the late run reached time the live lane has seen
@@ -146,32 +191,102 @@ class CandidateTracker:
             late = self.late[kind] = Lane(kind, self.table, self.owner, self.settings, late=True)
         return late
 
-    def _process(self, lane: Lane, frame: Frame) -> tuple[list[IncidentChange], IdentityRequest | None]:
-        stats = frame_stats(frame.image)
-        t = frame.captured_at
+    def _process(self, lane: Lane, frame: Frame, earlier: Backfill | None = None,
+                 ) -> tuple[list[IncidentChange], IdentityRequest | None]:
+        look = self._look(lane, frame)
         changes: list[IncidentChange] = []
-        active: dict[int, bool] = {k: m.active for k, m in lane.machines.items()}
-        request = None
-        if lane.stream_kind == DESKTOP:
-            uniform = covered(stats, self.settings, active[c.INCIDENT_KIND_CAMERA_COVERED])
-            faces = None if uniform else self._faces(lane, frame, stats)
-            self._calibrate(t, faces)
-            verdicts = judge_desktop(stats, faces, self.calibration, active, self.pack, self.settings)
-            request = self._identity_due(lane, frame, faces)
-        else:
-            uniform = covered(stats, self.settings, active[c.INCIDENT_KIND_PHONE_CAMERA_COVERED])
-            faces = None if uniform else self._faces(lane, frame, stats)
-            moved = None
-            if not uniform:
-                edges = scene_edges(stats)
-                lane.scene.offer(edges)
-                moved = lane.scene.changed(edges)
-            verdicts = judge_phone(stats, faces, moved, active, self.settings)
+        requests: list[IdentityRequest | None] = []
+        was_calm, lane.calm = lane.calm, False
+        if was_calm and earlier is not None and lane.last_t is not None \
+                and not _all_normal(self._judge(lane, look, offer=False)):
+            # the calm ended somewhere in the frames declined since the last one: analyse them first, so
+            # the machines see what sampling every frame would have shown (same runs, same incident ids)
+            gate = lane.gate_state()
+            self._backfill(lane, earlier, frame.captured_at, changes, requests)
+            lane.restore_gate(gate)  # the change gate compares the next frame with this one, not an older one
+            look = self._relook(lane, frame, look)
+        changes += self._feed(lane, frame, look, requests)
+        asked = [r for r in requests if r is not None]
+        self.counters["identity_requests_dropped"] += max(0, len(asked) - 1)
+        return changes, asked[0] if asked else None
+
+    def _look(self, lane: Lane, frame: Frame) -> Look:
+        """What the models say about the frame (the expensive part; nothing is fed yet)."""
+        stats = frame_stats(frame.image)
+        uniform = covered(stats, self.settings, lane.machines[_cover_kind(lane)].active)
+        return Look(stats, uniform, None if uniform else self._faces(lane, frame, stats))
+
+    def _relook(self, lane: Lane, frame: Frame, look: Look) -> Look:
+        """The same frame after earlier frames were fed: an active CAMERA_COVERED moves the threshold."""
+        if covered(look.stats, self.settings, lane.machines[_cover_kind(lane)].active) == look.uniform:
+            return look
+        return Look(look.stats, not look.uniform, self._faces(lane, frame, look.stats) if look.uniform else None)
+
+    def _feed(self, lane: Lane, frame: Frame, look: Look, requests: list[IdentityRequest | None],
+              ) -> list[IncidentChange]:
+        t, desktop = frame.captured_at, lane.stream_kind == DESKTOP
+        if desktop:
+            self._calibrate(t, look.faces)
+        verdicts = self._judge(lane, look)
+        requests.append(self._identity_due(lane, frame, look.faces) if desktop else None)
+        changes: list[IncidentChange] = []
         for kind, v in verdicts.items():
             changes += lane.machines[kind].observe(Sample(t, v.abnormal, v.score, v.confidence, v.note,
                                                           v.attributes, frame))
-        lane.last_t = t
-        return changes, request
+        lane.last_t, lane.declined = t, []
+        lane.calm = self._calm(lane, verdicts.values(), look.faces)
+        return changes
+
+    def _backfill(self, lane: Lane, earlier: Backfill, t: datetime, changes: list[IncidentChange],
+                  requests: list[IdentityRequest | None]) -> None:
+        """Feed the frames declined between the lane's last frame and ``t``, newest first: when the newest
+        is normal even by the strictest (all signals active) thresholds, every run the older ones could
+        have started ends on it without opening (they span less than the shortest incident, see
+        ``calm_period``), so they stay undecoded."""
+        after = lane.last_t
+        assert after is not None
+        declined = [d for d in lane.declined if after < d < t]
+        if not declined:
+            return
+        newest = [f for f in earlier(declined[-2] if len(declined) > 1 else after, t)
+                  if f.captured_at == declined[-1]]
+        newest_look = self._look(lane, newest[0]) if newest else None
+        if newest_look is None or not self.calibration.gaze_complete \
+                or not _all_normal(self._judge(lane, newest_look, offer=False, strict=True)):
+            for before in earlier(after, declined[-1] if newest else t):
+                if lane.last_t is not None and lane.last_t < before.captured_at < t:  # in order, once
+                    self.counters["frames_backfilled"] += 1
+                    changes += self._feed(lane, before, self._look(lane, before), requests)
+        if newest and newest_look is not None:
+            self.counters["frames_backfilled"] += 1
+            changes += self._feed(lane, newest[0], self._relook(lane, newest[0], newest_look), requests)
+
+    def _judge(self, lane: Lane, look: Look, offer: bool = True, strict: bool = False) -> dict[int, Observation]:
+        """The frame's verdict for every signal of the lane (``offer``: the phone's frame may join the
+        scene reference still being built; ``strict``: as if every signal were active, i.e. with the
+        clearing thresholds of the value hysteresis)."""
+        active: dict[int, bool] = {k: strict or m.active for k, m in lane.machines.items()}
+        if lane.stream_kind == DESKTOP:
+            return judge_desktop(look.stats, look.faces, self.calibration, active, self.pack, self.settings)
+        moved = None
+        if not look.uniform:
+            edges = scene_edges(look.stats)
+            if offer:
+                lane.scene.offer(edges)
+            moved = lane.scene.changed(edges)
+        return judge_phone(look.stats, look.faces, moved, active, self.settings)
+
+    def _calm(self, lane: Lane, verdicts: Iterable[Observation], faces: FaceSignals | None) -> bool:
+        """The lane may sample sparsely: its last frame was clearly normal for every signal (none
+        abnormal, none unknown), nothing is pending or open, and nothing waits for the next frames
+        (the calibration of the neutral pose and, where the irises are measured, of the eyes)."""
+        if lane.late or any(v.abnormal is not False for v in verdicts) or any(m.active for m in lane.all_machines()):
+            return False
+        if lane.stream_kind == DESKTOP:
+            cal = self.calibration
+            calibrated = cal.complete and (cal.gaze_complete or faces is None or faces.gaze is None)
+            return calibrated and lane.confirm_due is None and not lane.track_lost
+        return True
 
     def _faces(self, lane: Lane, frame: Frame, stats: FrameStats) -> FaceSignals:
         """The face facts of this frame, reused from the last analysed frame when the picture barely
@@ -288,6 +403,8 @@ class CandidateTracker:
         changes = lane.identity.observe(sample)
         if abnormal and not lane.identity.is_open:
             lane.confirm_due = at + timedelta(seconds=self.settings.identity_confirm_s)
+        if abnormal is not False or lane.identity.active:
+            lane.calm = False  # every frame again until a frame is clearly normal
         return changes
 
     # ------------------------------------------------------------------ telemetry
@@ -384,11 +501,12 @@ class CandidateTracker:
 
     @classmethod
     def restore(cls, snapshot: anomaly_pb2.AnomalyStateSnapshot, sitting_id: str, candidate_id: str, attempt: int,
-                pack: ModelPack, settings: DetectorSettings | None = None) -> CandidateTracker:
+                pack: ModelPack, settings: DetectorSettings | None = None,
+                sample_period: float = 1.0) -> CandidateTracker:
         """A tracker continuing from ``snapshot``: open incidents keep their ids and revisions, frames
         up to the snapshot's last frame time count as seen. The pose calibration is kept only if the
         snapshot was made with the same model pack (another pose model has another neutral)."""
-        tracker = cls(sitting_id, candidate_id, attempt, pack, settings)
+        tracker = cls(sitting_id, candidate_id, attempt, pack, settings, sample_period)
         last = from_ts(snapshot.last_frame_time) if snapshot.HasField("last_frame_time") else None
         same_pack = (snapshot.model_pack_id, snapshot.model_pack_version) == (pack.id, pack.version)
         cal = snapshot.calibration
@@ -411,6 +529,40 @@ class CandidateTracker:
             tracker.live[DESKTOP].last_check = from_ts(snapshot.last_identity_check)
         tracker.frames_analysed = int(snapshot.frames_analysed)
         return tracker
+
+
+@dataclass(frozen=True)
+class Look:
+    """A frame's measurements before they are judged and fed: picture statistics, whether the picture
+    is uniform (a covered lens: the face models are skipped), and the face facts."""
+
+    stats: FrameStats
+    uniform: bool
+    faces: FaceSignals | None
+
+
+def _cover_kind(lane: Lane) -> int:
+    return c.INCIDENT_KIND_CAMERA_COVERED if lane.stream_kind == DESKTOP else c.INCIDENT_KIND_PHONE_CAMERA_COVERED
+
+
+def calm_period(settings: DetectorSettings, table: dict[int, Rule], sample_period: float) -> float:
+    """The spacing of a calm lane's frames on a grid of ``sample_period``: ``calm_sample_period_s``,
+    shortened until the frames declined between two analysed ones span less than the shortest run of
+    frames that can open an incident (``open_samples`` frames, lasting ``open_after`` with the half
+    gap credited before it), so that no incident can begin and end unseen (0 = no adaptive sampling)."""
+    p, wanted = sample_period, settings.calm_sample_period_s
+    if wanted <= 0 or p <= 0:
+        return 0.0
+    frame_rules = [table[k] for k in (*DESKTOP_KINDS, *PHONE_KINDS)]
+    shortest = min(max((r.open_samples - 1) * p, r.open_after.total_seconds() - p / 2) for r in frame_rules)
+    spacing = p * math.ceil((wanted - CALM_SLACK.total_seconds()) / p - 1e-9)
+    while spacing > p and spacing - 2 * p >= shortest:
+        spacing -= p
+    return spacing if spacing > p else 0.0
+
+
+def _all_normal(verdicts: dict[int, Observation]) -> bool:
+    return all(v.abnormal is False for v in verdicts.values())
 
 
 def _jumped(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:

@@ -11,9 +11,12 @@ event loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
 import tempfile
 import time
+from collections import defaultdict, deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -23,8 +26,9 @@ from pathlib import Path
 from anomaly import incidents, metrics
 from anomaly.config import Settings
 from anomaly.identity import AuthFaceClient, FaceEmbedding
-from anomaly.model import Frame, IdentityRequest, IncidentChange, TelemetryFact
-from anomaly.sampling import SegmentUnreadable, sample_frames
+from anomaly.model import IdentityRequest, IncidentChange, TelemetryFact
+from anomaly.sampling import SamplingStats, SegmentUnreadable
+from anomaly.segments import RECENT_SEGMENTS, SegmentFrames
 from anomaly.state import SnapshotStore
 from anomaly.tracker import CandidateTracker
 from proctor.common.v1 import common_pb2
@@ -52,6 +56,9 @@ class Watched:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     playlists: dict[str, str] = field(default_factory=dict)  # stream id -> stitched playlist URI
     ended_at: datetime | None = None  # the exam is over for the candidate (finished, abandoned, ...)
+    # per stream kind, the last segments analysed: adaptive sampling may have to go back into them
+    recent: dict[int, deque[media_pb2.MediaSegmentStored]] = field(
+        default_factory=lambda: defaultdict(lambda: deque(maxlen=RECENT_SEGMENTS)))
 
 
 def _kind(kind: int) -> str:
@@ -76,6 +83,8 @@ class Anomaly:
         self.inference = ThreadPoolExecutor(self.settings.inference_workers, thread_name_prefix="inference")
         self.io = ThreadPoolExecutor(4, thread_name_prefix="storage")
         self.pack_ref = common_pb2.ModelPackRef(id=self.pack.id, version=self.pack.version)
+        self.segments = SegmentFrames(self.objects, self.settings.sample_rate, self.settings.max_frame_width,
+                                      self.settings.work_dir)
         self.loop: asyncio.AbstractEventLoop | None = None
         self._creating: dict[tuple[str, str], asyncio.Lock] = {}
 
@@ -174,14 +183,15 @@ class Anomaly:
         async with w.lock:
             if ev.playlist_uri:
                 w.playlists[ev.stream_id] = ev.playlist_uri
-            with tempfile.TemporaryDirectory(dir=self._work_dir()) as tmp:
-                path = await self._local(ev.object_uri, Path(tmp))
+            with contextlib.ExitStack() as scratch:
+                path = await self._local(ev.object_uri, scratch)
                 try:
-                    changes, requests, frames = await asyncio.get_running_loop().run_in_executor(
-                        self.inference, self._analyse, w.tracker, path, ev)
+                    changes, requests, stats = await asyncio.get_running_loop().run_in_executor(
+                        self.inference, self._analyse, w, path, ev)
                 except SegmentUnreadable as exc:
                     metrics.SEGMENTS.labels(kind, "unreadable").inc()
                     raise PermanentError(f"segment {ev.segment_id} cannot be decoded: {exc}") from exc
+            w.recent[ev.stream_kind].append(ev)
             for request, embedding in requests:
                 changes += await self._identity(w, request, embedding)
             if w.ended_at is not None:  # uploaded after the end (e.g. recorded offline): nothing stays open
@@ -189,29 +199,28 @@ class Anomaly:
             await self._publish(w, changes)
             await self._save(w, from_ts(ev.media_end_time) if ev.HasField("media_end_time") else datetime.now(UTC))
         metrics.SEGMENTS.labels(kind, "analysed").inc()
-        metrics.FRAMES.labels("sampled").inc(frames)
+        metrics.FRAMES.labels("sampled").inc(stats.sampled)
+        metrics.FRAMES.labels("declined").inc(stats.skipped)
         metrics.SEGMENT_SECONDS.observe(time.perf_counter() - started)
         if ev.HasField("processed_at"):
             metrics.LAG.observe(max(0.0, (datetime.now(UTC) - from_ts(ev.processed_at)).total_seconds()))
 
-    def _analyse(self, tracker: CandidateTracker, path: Path, ev: media_pb2.MediaSegmentStored,
-                 ) -> tuple[list[IncidentChange], list[tuple[IdentityRequest, FaceEmbedding | None]], int]:
-        """In the inference thread: sample, analyse, feed the tracker, embed the faces to re-verify."""
+    def _analyse(self, w: Watched, path: Path, ev: media_pb2.MediaSegmentStored,
+                 ) -> tuple[list[IncidentChange], list[tuple[IdentityRequest, FaceEmbedding | None]], SamplingStats]:
+        """In the inference thread: sample (the tracker declines the frames it does not need while the
+        stream is calm, and takes them back when the calm ends), analyse, feed the tracker, embed the
+        faces to re-verify."""
+        tracker = w.tracker
         changes: list[IncidentChange] = []
         requests: list[tuple[IdentityRequest, FaceEmbedding | None]] = []
-        frames = 0
-        interval = ev.keyframe_interval.ToTimedelta() if ev.HasField("keyframe_interval") else None
-        frame: Frame
-        for frame in sample_frames(path, stream_kind=ev.stream_kind, segment_id=ev.segment_id,
-                                   media_start=from_ts(ev.media_start_time),
-                                   stream_offset=ev.stream_offset.ToTimedelta(), keyframe_interval=interval,
-                                   rate=self.settings.sample_rate, max_width=self.settings.max_frame_width):
-            frames += 1
-            found, request = tracker.on_frame(frame)
+        stats = SamplingStats()
+        earlier = self.segments.backfill(list(w.recent[ev.stream_kind]), path, ev)
+        for frame in self.segments.frames(path, ev, stats, functools.partial(tracker.wants, ev.stream_kind)):
+            found, request = tracker.on_frame(frame, earlier)
             changes += found
             if request is not None:
                 requests.append((request, self._embedding(tracker, request)))
-        return changes, requests, frames
+        return changes, requests, stats
 
     def _embedding(self, tracker: CandidateTracker, request: IdentityRequest) -> FaceEmbedding | None:
         if self.auth is None:
@@ -234,7 +243,9 @@ class Anomaly:
         self.settings.work_dir.mkdir(parents=True, exist_ok=True)
         return self.settings.work_dir
 
-    async def _local(self, uri: str, tmp: Path) -> Path:
+    async def _local(self, uri: str, scratch: contextlib.ExitStack) -> Path:
+        """The segment as a local file: read in place when the store is a filesystem, else fetched
+        into a temporary directory that ``scratch`` removes."""
         try:
             local = self.objects.local_path(uri)
         except StorageError as exc:
@@ -243,6 +254,7 @@ class Anomaly:
             if not local.exists():
                 raise PermanentError(f"stored segment missing: {uri}")
             return local
+        tmp = Path(scratch.enter_context(tempfile.TemporaryDirectory(dir=self._work_dir())))
         try:
             return await asyncio.get_running_loop().run_in_executor(self.io, self.objects.fetch, uri,
                                                                     tmp / "segment.mp4")
