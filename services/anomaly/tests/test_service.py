@@ -144,6 +144,14 @@ async def test_segments_in_incidents_out_and_the_end_closes_them(service, kafka_
     snapshots = await kafka_events(kafka_bootstrap, ANOMALY_STATE.name, anomaly_pb2.AnomalyStateSnapshot, sitting,
                                    lambda got: any(s.frames_analysed for s in got))
     assert max(s.frames_analysed for s in snapshots) > 0 and snapshots[-1].meta.candidate_id == cid
+    # memory is bounded to the candidates still sitting: the finished one leaves, its end is remembered
+    worker = host.logic
+    key = (sitting, cid)
+    assert key in worker.watched and worker.evict(idle_s=3600, forget_ended_s=3600) == 0  # not idle yet
+    assert worker.evict(idle_s=0, forget_ended_s=3600) == 1
+    assert key not in worker.watched and worker.ended[key] == end and worker.rooms[key] == "r7"
+    worker.evict(idle_s=0, forget_ended_s=3600, now=end + timedelta(hours=2))
+    assert key not in worker.ended and key not in worker.rooms
     del host
 
 

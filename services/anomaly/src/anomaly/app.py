@@ -47,10 +47,21 @@ async def build(settings: Settings, objects: SegmentStore | None = None,
                                "partition.assignment.strategy": "range"})
     host.consumers.append(loop)
 
+    tasks: list[asyncio.Task[None]] = []
+
+    async def evict() -> None:
+        while True:
+            await asyncio.sleep(settings.evict_interval_s)
+            anomaly.evict(settings.evict_idle_s, settings.forget_ended_s)
+
     async def start() -> None:
         anomaly.loop = asyncio.get_running_loop()
+        tasks.append(asyncio.create_task(evict(), name="evict"))
 
     async def stop() -> None:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         await anomaly.close()
 
     host.start_hooks.append(start)

@@ -34,5 +34,11 @@ class Settings(BaseServiceSettings):
     work_dir: Path = Path(tempfile.gettempdir()) / "anomaly"
     # key prefix of incident evidence thumbnails in the store
     evidence_prefix: str = "evidence"
+    # memory stays bounded to the candidates still sitting: a tracker whose exam is over leaves memory
+    # after this long without events (its state stays in the snapshot topic); ended candidates and
+    # their rooms are forgotten after FORGET_ENDED_S
+    evict_idle_s: float = Field(default=1800.0, gt=0)
+    forget_ended_s: float = Field(default=24 * 3600.0, gt=0)
+    evict_interval_s: float = Field(default=60.0, gt=0)
     # durations, thresholds, identity-check interval, change gate (ANOMALY_DETECTORS__<NAME>)
     detectors: DetectorSettings = Field(default_factory=DetectorSettings)

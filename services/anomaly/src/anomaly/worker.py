@@ -56,6 +56,7 @@ class Watched:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     playlists: dict[str, str] = field(default_factory=dict)  # stream id -> stitched playlist URI
     ended_at: datetime | None = None  # the exam is over for the candidate (finished, abandoned, ...)
+    touched: float = field(default_factory=time.monotonic)  # last event handled (eviction)
     # per stream kind, the last segments analysed: adaptive sampling may have to go back into them
     recent: dict[int, deque[media_pb2.MediaSegmentStored]] = field(
         default_factory=lambda: defaultdict(lambda: deque(maxlen=RECENT_SEGMENTS)))
@@ -102,6 +103,24 @@ class Anomaly:
         if self.loop is not None and numbers:
             self.loop.call_soon_threadsafe(self._drop, numbers)
 
+    def evict(self, idle_s: float, forget_ended_s: float, now: datetime | None = None) -> int:
+        """Bound the memory to the candidates still sitting: a tracker whose exam is over and that saw
+        nothing for ``idle_s`` leaves memory (its state is in the compacted snapshot topic and comes
+        back if a late recording arrives); ended candidates and rooms are forgotten ``forget_ended_s``
+        after the end. Returns how many trackers left."""
+        at, mono = now or datetime.now(UTC), time.monotonic()
+        gone = [k for k, w in self.watched.items()
+                if w.ended_at is not None and mono - w.touched > idle_s and not w.lock.locked()]
+        for key in gone:
+            w = self.watched.pop(key)
+            self.ended[key] = w.ended_at or at  # a late segment must still know the exam is over
+        horizon = at - timedelta(seconds=forget_ended_s)
+        for key in [k for k, end in self.ended.items() if end < horizon]:
+            del self.ended[key]
+            self.rooms.pop(key, None)
+        metrics.CANDIDATES.set(len(self.watched))
+        return len(gone)
+
     def _drop(self, partitions: set[int]) -> None:
         for key in [k for k, w in self.watched.items() if w.partition in partitions]:
             del self.watched[key]
@@ -114,6 +133,7 @@ class Anomaly:
         key = (sitting_id, candidate_id)
         found = self.watched.get(key)
         if found is not None and (found.attempt == attempt or not attempt):
+            found.touched = time.monotonic()
             return found
         # a candidate's segments, telemetry and session events are handled concurrently: one of them
         # creates (or restores) the tracker, the others wait for it instead of making a second one
