@@ -19,6 +19,7 @@ from proctor_cli import (
     commands_report,
     commands_serve,
 )
+from proctor_cli.simulate import command as commands_simulate
 from proctor_runtime.devinfra import InfraError
 from proctor_runtime.logs import configure_logging
 
@@ -37,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands_auth.register(sub)
     commands_capacity.register(sub)
     commands_report.register(sub)
+    commands_simulate.register(sub)
     return parser
 
 

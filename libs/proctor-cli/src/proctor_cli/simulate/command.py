@@ -1,0 +1,32 @@
+"""``proctor simulate --candidates N --speed X [--cheaters K] [--seed S] [--minutes M] [--json]``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("simulate", help="a whole sitting with simulated candidates against the real services")
+    p.add_argument("--candidates", type=int, default=6)
+    p.add_argument("--speed", type=float, default=60.0, help="the sitting's rules run this many times faster "
+                   "than real time (recordings stay real time)")
+    p.add_argument("--cheaters", type=int, default=None, help="default: a fifth of the candidates, at least one")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--minutes", type=float, default=90.0, help="the exam's real duration before compression")
+    p.add_argument("--segment-seconds", type=int, default=2, choices=[1, 2, 4])
+    p.add_argument("--verbose", action="store_true", help="narrate the sitting on stderr")
+    p.add_argument("--keep-data", action="store_true", help="keep the throwaway databases and recordings")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=simulate_command)
+
+
+def simulate_command(args: argparse.Namespace) -> dict[str, Any]:
+    from proctor_cli.simulate import SimConfig, simulate
+
+    if args.candidates < 1 or args.speed <= 0 or args.minutes <= 0:
+        raise SystemExit("proctor simulate: --candidates >= 1, --speed > 0 and --minutes > 0")
+    cfg = SimConfig(candidates=args.candidates, speed=args.speed, cheaters=args.cheaters, seed=args.seed,
+                    minutes=args.minutes, segment_s=args.segment_seconds)
+    return asyncio.run(simulate(cfg, verbose=args.verbose, keep_data=args.keep_data))

@@ -1,0 +1,48 @@
+"""The segments the candidates' devices record: each candidate's camera (their identity's footage with the
+injected anomalies in place, whose capture times become the ground truth), the screen, the phone."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from proctor.common.v1 import common_pb2 as c
+from proctor_cli.simulate import plan
+from proctor_cli.simulate.media import Sources
+
+
+class StudioMedia:
+    """The segments the candidates' devices record (see ``media``)."""
+
+    def __init__(self, src: Sources, segment_s: int, demo: dict[int, tuple[c.MediaFormat, list[bytes]]]) -> None:
+        self.src, self.segment_s = src, segment_s
+        self.h264, self.screen = demo[c.STREAM_KIND_DESKTOP_SCREEN]
+        self.vp9, self.scan = demo[c.STREAM_KIND_PHONE_ROOM_SCAN]
+
+    def phone(self, identity: Any) -> list[bytes]:
+        return self.src.phone(identity, self.segment_s)
+
+    def prepare(self, plans: list[plan.CandidatePlan]) -> None:
+        for p in plans:
+            self.src.normal(p.identity, self.segment_s)
+            self.phone(p.identity)
+            for inj in p.injections:
+                if not inj.telemetry:
+                    self.src.anomaly(p.identity, inj.kind, inj.variant, self.segment_s)
+
+    def camera(self, p: plan.CandidatePlan) -> Callable[[int, datetime], bytes]:
+        seg = self.segment_s
+        normal = self.src.normal(p.identity, seg)
+        windows = [(inj, int(inj.at_s // seg), self.src.anomaly(p.identity, inj.kind, inj.variant, seg))
+                   for inj in p.injections if not inj.telemetry]
+
+        def segment(i: int, start: datetime) -> bytes:
+            for inj, k0, segs in windows:
+                if k0 <= i < k0 + len(segs):
+                    if i == k0:
+                        inj.start = start
+                    inj.end = start + timedelta(seconds=seg)
+                    return segs[i - k0]
+            return normal[i % len(normal)]
+        return segment
