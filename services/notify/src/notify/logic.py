@@ -251,13 +251,17 @@ class NotifyLogic:
     async def _change(self, claims: Claims | None, incident_id: str, expected: int | None,
                       decide: Callable[[Claims, pb.IncidentView], pb.IncidentAction | None],
                       update_kind: int, audit_action: str) -> pb.IncidentView:
-        checked, view = await self._incident_for(claims, incident_id)
+        claims = require_role(claims, *OBSERVERS)
         now = self.clock()
         appends = Appends()
         async with self.pool.connection() as conn, conn.transaction():
+            # one read: the locked row is both what the scope is checked on and what is changed
             cur = await conn.execute("SELECT view FROM incidents WHERE incident_id = %s FOR UPDATE", (incident_id,))
             row = await cur.fetchone()
-            view = pb.IncidentView.FromString(row[0]) if row else view
+            if row is None:
+                raise NotFound("INCIDENT_NOT_FOUND", f"no incident {incident_id!r}", "未找到该异常事件")
+            view = pb.IncidentView.FromString(row[0])
+            checked = self._may_see(claims, view.incident.sitting_id, view.incident.room_id)
             action = decide(checked, view)
             if action is None:
                 return view  # idempotent repeat

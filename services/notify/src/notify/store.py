@@ -78,11 +78,15 @@ class Appends:
         by_candidate: dict[tuple[str, str], list[NoticeRow]] = {}
         for n in self.notices:
             by_candidate.setdefault((n.notice.sitting_id, n.notice.candidate_id), []).append(n)
+        if by_candidate:  # a notice is shown once: its id is the idempotency key (one query for the batch)
+            cur = await conn.execute("SELECT notice_id FROM notices WHERE notice_id = ANY(%s)",
+                                     ([n.notice.notice_id for n in self.notices],))
+            seen = {row[0] for row in await cur.fetchall()}
         for key in sorted(by_candidate):
             fresh = []
-            for n in by_candidate[key]:  # a notice is shown once: its id is the idempotency key
-                cur = await conn.execute("SELECT 1 FROM notices WHERE notice_id = %s", (n.notice.notice_id,))
-                if await cur.fetchone() is None and n.notice.notice_id not in {f.notice.notice_id for f in fresh}:
+            for n in by_candidate[key]:
+                if n.notice.notice_id not in seen:
+                    seen.add(n.notice.notice_id)
                     fresh.append(n)
             if not fresh:
                 continue
