@@ -13,6 +13,7 @@ from pydantic import SecretStr
 
 from anomaly.app import build
 from anomaly.config import Settings
+from anomaly.rules import DetectorSettings
 from proctor.common.v1 import common_pb2
 from proctor.events.v1 import anomaly_pb2, incident_pb2, media_pb2, meta_pb2, session_pb2, telemetry_pb2
 from proctor_runtime.events import ts
@@ -76,11 +77,11 @@ async def service(kafka_bootstrap, tmp_path):
     store = FilesystemStore(tmp_path / "objects")
     settings = Settings(kafka_bootstrap=kafka_bootstrap, kafka_group_id=group, kafka_offset_reset="earliest",
                         work_dir=tmp_path / "work", shutdown_grace_s=1, token_signing_key=SecretStr(""),
-                        kafka_handler_retries=2)
+                        kafka_handler_retries=2, close_idle_s=3, close_check_interval_s=0.5)
     hosts = []
 
-    async def start():
-        host = await build(settings, store, with_auth=False)
+    async def start(**overrides):
+        host = await build(settings.model_copy(update=overrides), store, with_auth=False)
         await host.start()
         async with asyncio.timeout(60):
             await host.consumers[0].ready.wait()
@@ -184,6 +185,8 @@ async def test_state_survives_a_restart_and_bad_segments_are_dead_lettered(servi
     await producer.send(SESSION_EVENTS.name, cid, session_pb2.SessionEvent(
         meta=meta(sitting, cid, t0 + timedelta(seconds=300)), to_state=common_pb2.CANDIDATE_STATE_FINISHED,
         attempt_number=1))
+    # the recording stopped long before the end: nothing more can come, so after close_idle_s the end
+    # closes the incident
     events = await kafka_events(kafka_bootstrap, INCIDENTS.name, incident_pb2.IncidentEvent, sitting,
                                 lambda got: any(e.change == incident_pb2.INCIDENT_CHANGE_CLOSED for e in got),
                                 timeout_s=60)
@@ -194,3 +197,31 @@ async def test_state_survives_a_restart_and_bad_segments_are_dead_lettered(servi
     dead = await kafka_events(kafka_bootstrap, dlq_topic(MEDIA_SEGMENTS_STORED.name), media_pb2.MediaSegmentStored,
                               sitting, 1, timeout_s=30)
     assert dead[0].segment_index == 99
+
+
+async def test_the_end_waits_for_the_segments_still_queued(service, kafka_bootstrap):
+    """Under a backlog the candidate's FINISHED can be consumed before their last segments: an anomaly in
+    those segments still opens (it is not cut segment by segment), and closes at the end."""
+    start, store, producer, tmp = service
+    # 10 s of two faces before MULTIPLE_FACES opens: the run spans three 4-s segments
+    await start(detectors=DetectorSettings(multiple_faces_s=10.0))
+    sitting, cid, stream = f"s-{uuid.uuid4().hex[:6]}", "c3", f"st-{uuid.uuid4().hex[:6]}"
+    files = still_segments(IMAGES / "t1.jpg", tmp / "group3", 24)  # six 4-s segments
+    t0 = datetime(2026, 12, 1, 4, 0, tzinfo=UTC)
+    end = t0 + timedelta(seconds=SEGMENT_S * len(files))
+    uri = store.put_file(f"review/{stream}/000000.mp4", files[0], "video/mp4")
+    await producer.send(MEDIA_SEGMENTS_STORED.name, cid, stored_event(sitting, cid, stream, 0, uri, t0, timedelta(0)))
+    await producer.send(SESSION_EVENTS.name, cid, session_pb2.SessionEvent(
+        meta=meta(sitting, cid, end), to_state=common_pb2.CANDIDATE_STATE_FINISHED, attempt_number=1))
+    for i, f in enumerate(files[1:], start=1):
+        uri = store.put_file(f"review/{stream}/{i:06d}.mp4", f, "video/mp4")
+        await producer.send(MEDIA_SEGMENTS_STORED.name, cid, stored_event(
+            sitting, cid, stream, i, uri, t0 + timedelta(seconds=SEGMENT_S * i), timedelta(seconds=SEGMENT_S * i)))
+    events = await kafka_events(kafka_bootstrap, INCIDENTS.name, incident_pb2.IncidentEvent, sitting,
+                                lambda got: any(e.change == incident_pb2.INCIDENT_CHANGE_CLOSED for e in got),
+                                timeout_s=60)
+    faces = [e for e in events if e.incident.kind == common_pb2.INCIDENT_KIND_MULTIPLE_FACES]
+    assert faces and faces[0].change == incident_pb2.INCIDENT_CHANGE_OPENED, "the anomaly in the queued segments opened"
+    closed = [e for e in faces if e.change == incident_pb2.INCIDENT_CHANGE_CLOSED]
+    assert closed and closed[0].incident.end_time.ToDatetime(UTC) <= end
+    assert closed[0].incident.end_time.ToDatetime(UTC) > t0 + timedelta(seconds=SEGMENT_S * (len(files) - 2))

@@ -435,3 +435,31 @@ async def test_telemetry_is_deduplicated_and_help_messages_reach_kafka(harness, 
     helps = await kafka_events(kafka_bootstrap, HELP_MESSAGES.name,
                                     messaging_pb2.HelpMessage, h.sitting_id, 1)
     assert len(helps) == 1 and helps[0].message.text.startswith("摄像头无法打开")
+
+
+async def test_a_restarted_replica_does_not_blame_candidates_for_its_own_silence(harness):
+    """After a restart (or a database outage) the sweeper has not been able to hear heartbeats: it judges
+    nobody offline until it has listened for a whole abandon grace; then a silent device is flagged."""
+    from exam_session.metrics import SWEEP_ACTIONS
+
+    h = harness
+    await setup_sitting(h, candidates=1)
+    h.clock.move_to(START - timedelta(minutes=20))
+    md = await walk_to_waiting(h, "c0")
+    h.clock.move_to(START)
+    await h.stub.Enter(pb.EnterRequest(sitting_id=h.sitting_id, candidate_id="c0"), metadata=md)
+    offline = SWEEP_ACTIONS.labels("desktop_offline")
+    before = offline._value.get()
+    h.clock.advance(minutes=10)  # silence while "the service was down": it starts listening now
+    h.host.sweeper.listening_since = h.clock()
+    await h.host.sweeper.sweep_once()
+    assert offline._value.get() == before
+    h.clock.advance(seconds=30)
+    h.host.sweeper.listening_since = None  # a failed sweep (database unreachable): listening again from now
+    await h.host.sweeper.sweep_once()
+    h.clock.advance(seconds=80)
+    await h.host.sweeper.sweep_once()
+    assert offline._value.get() == before  # 80 s of listening < the 90-s grace
+    h.clock.advance(seconds=11)
+    await h.host.sweeper.sweep_once()  # heard nothing for a whole grace: the desktop is offline
+    assert offline._value.get() == before + 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 from collections.abc import Callable
 
 from anomaly.config import Settings
@@ -19,6 +20,7 @@ from proctor_runtime.service import ServiceHost
 from proctor_storage import SegmentStore, open_store
 
 HEALTH_NAME = "proctor.anomaly.v1.Anomaly"
+log = logging.getLogger(__name__)
 
 
 async def build(settings: Settings, objects: SegmentStore | None = None,
@@ -40,6 +42,7 @@ async def build(settings: Settings, objects: SegmentStore | None = None,
                                         sample_period=1.0 / settings.sample_rate))
     loop = ConsumerLoop(settings.kafka_bootstrap, settings.kafka_group_id, settings.service_name,
                         anomaly.subscriptions(), producer, max_attempts=settings.kafka_handler_retries,
+                        batch_size=settings.kafka_batch_size,
                         on_revoke=anomaly.revoked,
                         # range: partition p of every input topic goes to the same worker (co-partitioned
                         # by candidate id), so one tracker sees a candidate's segments and telemetry
@@ -54,9 +57,18 @@ async def build(settings: Settings, objects: SegmentStore | None = None,
             await asyncio.sleep(settings.evict_interval_s)
             anomaly.evict(settings.evict_idle_s, settings.forget_ended_s)
 
+    async def close_idle() -> None:
+        while True:
+            await asyncio.sleep(settings.close_check_interval_s)
+            try:
+                await anomaly.close_idle(settings.close_idle_s)
+            except Exception:
+                log.exception("closing ended candidates failed; retried at the next check")
+
     async def start() -> None:
         anomaly.loop = asyncio.get_running_loop()
         tasks.append(asyncio.create_task(evict(), name="evict"))
+        tasks.append(asyncio.create_task(close_idle(), name="close-idle"))
 
     async def stop() -> None:
         for task in tasks:

@@ -40,5 +40,13 @@ class Settings(BaseServiceSettings):
     evict_idle_s: float = Field(default=1800.0, gt=0)
     forget_ended_s: float = Field(default=24 * 3600.0, gt=0)
     evict_interval_s: float = Field(default=60.0, gt=0)
+    # when the exam ends, a candidate's incidents close once every recording was analysed up to the end
+    # (segments still queued may hold an anomaly that has not opened yet); a recording that never gets
+    # there (a phone that died, footage that never came) is waited for this long after its last segment
+    close_idle_s: float = Field(default=60.0, gt=0)
+    close_check_interval_s: float = Field(default=5.0, gt=0)
+    # messages taken per consumer batch: small, so that telemetry and session events never wait behind
+    # a long run of segments to analyse (a batch is finished before the next poll)
+    kafka_batch_size: int = Field(default=8, ge=1, le=500)
     # durations, thresholds, identity-check interval, change gate (ANOMALY_DETECTORS__<NAME>)
     detectors: DetectorSettings = Field(default_factory=DetectorSettings)

@@ -16,6 +16,7 @@ from anomaly.model import IdentityRequest, IdentityResult
 from proctor.auth.v1 import auth_face_pb2 as apb
 from proctor.auth.v1 import auth_face_pb2_grpc
 from proctor.common.v1 import common_pb2
+from proctor_runtime import channels
 from proctor_runtime.events import ts
 from proctor_runtime.identity import ServiceIdentity
 
@@ -54,7 +55,7 @@ class AuthFaceClient:
     timeout_s: float = 5.0
 
     def __post_init__(self) -> None:
-        self.channel = grpc.aio.insecure_channel(self.target)
+        self.channel = channels.channel(self.target)
         self.stub = auth_face_pb2_grpc.AuthFaceStub(self.channel)
 
     async def close(self) -> None:

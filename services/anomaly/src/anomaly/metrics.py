@@ -19,3 +19,5 @@ SEGMENT_SECONDS = Histogram("proctor_anomaly_segment_seconds", "Time to analyse 
 LAG = Histogram("proctor_anomaly_segment_lag_seconds", "Segment stored (worker) -> analysed here",
                 buckets=LATENCY_BUCKETS)
 CANDIDATES = Gauge("proctor_anomaly_candidates_tracked", "Candidates with detector state in this process")
+DEFERRED_CLOSES = Counter("proctor_anomaly_deferred_closes_total", "Candidates whose exam ended while segments of "
+                          "theirs were still to analyse: their incidents close once those are analysed")

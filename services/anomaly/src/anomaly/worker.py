@@ -46,6 +46,32 @@ OVER = (common_pb2.CANDIDATE_STATE_FINISHED, common_pb2.CANDIDATE_STATE_UPLOADED
 
 
 @dataclass
+class StreamProgress:
+    """How far a recording has been analysed without a gap: segments may arrive out of order (a backlog
+    uploaded after a network drop); ``until`` is the media end of the contiguous analysed prefix. The first
+    index this process sees starts the prefix (earlier ones were analysed before a restart)."""
+
+    next_index: int
+    until: datetime | None = None
+    longest: timedelta = timedelta(0)
+    ahead: dict[int, datetime] = field(default_factory=dict)
+
+    def add(self, index: int, end: datetime, duration: timedelta) -> None:
+        self.longest = max(self.longest, duration)
+        if index < self.next_index:
+            return
+        self.ahead[index] = end
+        while self.next_index in self.ahead:
+            done = self.ahead.pop(self.next_index)
+            self.until = done if self.until is None else max(self.until, done)
+            self.next_index += 1
+
+    def reaches(self, end: datetime) -> bool:
+        """Analysed up to the end (the last segment may stop up to one segment before it)."""
+        return self.until is not None and self.until >= end - self.longest - timedelta(seconds=1)
+
+
+@dataclass
 class Watched:
     sitting_id: str
     candidate_id: str
@@ -56,6 +82,8 @@ class Watched:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     playlists: dict[str, str] = field(default_factory=dict)  # stream id -> stitched playlist URI
     ended_at: datetime | None = None  # the exam is over for the candidate (finished, abandoned, ...)
+    closed: bool = False  # its incidents were closed at the end
+    progress: dict[str, StreamProgress] = field(default_factory=dict)  # stream id -> analysed so far
     touched: float = field(default_factory=time.monotonic)  # last event handled (eviction)
     # per stream kind, the last segments analysed: adaptive sampling may have to go back into them
     recent: dict[int, deque[media_pb2.MediaSegmentStored]] = field(
@@ -214,8 +242,14 @@ class Anomaly:
             w.recent[ev.stream_kind].append(ev)
             for request, embedding in requests:
                 changes += await self._identity(w, request, embedding)
-            if w.ended_at is not None:  # uploaded after the end (e.g. recorded offline): nothing stays open
+            if ev.HasField("media_end_time"):
+                progress = w.progress.setdefault(ev.stream_id, StreamProgress(ev.segment_index))
+                progress.add(ev.segment_index, from_ts(ev.media_end_time), ev.duration.ToTimedelta())
+            if w.ended_at is not None and self._caught_up(w):
+                # the exam is over and every recording is analysed up to its end (later segments, recorded
+                # offline, close what they open at once)
                 changes += w.tracker.close_all(w.ended_at)
+                w.closed = True
             await self._publish(w, changes)
             await self._save(w, from_ts(ev.media_end_time) if ev.HasField("media_end_time") else datetime.now(UTC))
         metrics.SEGMENTS.labels(kind, "analysed").inc()
@@ -335,8 +369,35 @@ class Anomaly:
             if ev.room_id:
                 w.room_id = ev.room_id
             w.ended_at = at
-            await self._publish(w, w.tracker.close_all(w.ended_at))
-            await self._save(w, w.ended_at)
+            if not self._caught_up(w):
+                # segments of the last minutes are still queued (a backlog, a late upload): an anomaly in
+                # them may not have opened yet; close when they are analysed (or after close_idle_s)
+                metrics.DEFERRED_CLOSES.inc()
+                return
+            await self._close(w)
+
+    @staticmethod
+    def _caught_up(w: Watched) -> bool:
+        assert w.ended_at is not None
+        return all(p.reaches(w.ended_at) for p in w.progress.values())
+
+    async def _close(self, w: Watched) -> None:
+        assert w.ended_at is not None
+        await self._publish(w, w.tracker.close_all(w.ended_at))
+        w.closed = True
+        await self._save(w, w.ended_at)
+
+    async def close_idle(self, idle_s: float) -> int:
+        """Close the candidates whose exam is over but whose recordings stopped short of the end (nothing
+        arrived for ``idle_s``): what never came cannot be waited for. Returns how many were closed."""
+        mono = time.monotonic()
+        due = [w for w in self.watched.values()
+               if w.ended_at is not None and not w.closed and mono - w.touched > idle_s]
+        for w in due:
+            async with w.lock:
+                if not w.closed:
+                    await self._close(w)
+        return len(due)
 
     async def close(self) -> None:
         self.inference.shutdown(wait=True)

@@ -1,6 +1,10 @@
 """Time-driven transitions: devices going offline, ABSENT at last entry, FINISHED at the end,
 ABANDONED at the upload deadline. Runs in every replica; rows are claimed with
-``FOR UPDATE SKIP LOCKED`` so replicas share the work and never do it twice."""
+``FOR UPDATE SKIP LOCKED`` so replicas share the work and never do it twice.
+
+A device is judged offline only by a replica that could have heard it for the whole window: one that
+has been up, with its database reachable, for at least the abandon grace. After a restart or a database
+outage the silence is ours, not the candidate's; nobody is flagged for it."""
 
 from __future__ import annotations
 
@@ -30,12 +34,19 @@ class Sweeper:
         self.batch = logic.settings.sweep_batch
         self._stopping = asyncio.Event()
         self._last_gauges = 0.0
+        self.listening_since: datetime | None = logic.clock()  # None while sweeps fail
+
+    def _listening_since(self, now: datetime) -> datetime:
+        if self.listening_since is None:
+            self.listening_since = now
+        return self.listening_since
 
     async def run(self) -> None:
         while not self._stopping.is_set():
             try:
                 await self.sweep_once()
             except Exception:
+                self.listening_since = None
                 log.exception("sweep failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), self.logic.settings.sweep_interval_s)
@@ -47,23 +58,26 @@ class Sweeper:
         now = self.logic.clock()
         async with self.logic.pool.connection() as conn:
             due = await store.due_sittings(conn, now)
+        listening_since = self._listening_since(now)
         changed = 0
         for sitting_id in due:
             _, s = await self.logic.sitting(sitting_id)
-            changed += await self._sweep_sitting(s, now)
+            changed += await self._sweep_sitting(s, now, listening_since)
         if time.monotonic() - self._last_gauges > 15:
             await self._gauges(due)
         return changed
 
-    async def _sweep_sitting(self, s: Sitting, now: datetime) -> int:
+    async def _sweep_sitting(self, s: Sitting, now: datetime, listening_since: datetime) -> int:
         t = s.timeline
         grace = s.policy.abandon_grace
         cutoff = now - grace
-        changed = await self._batches(s, "state = 6 AND desktop_offline_since IS NULL AND "
-                                      "desktop_last_seen < %s", [cutoff], now, self._desktop_offline)
-        changed += await self._batches(s, "state BETWEEN 3 AND 6 AND phone_device_id <> '' AND "
-                                       "phone_offline_since IS NULL AND phone_last_seen < %s",
-                                       [cutoff], now, self._phone_offline)
+        changed = 0
+        if cutoff >= listening_since:
+            changed += await self._batches(s, "state = 6 AND desktop_offline_since IS NULL AND "
+                                           "desktop_last_seen < %s", [cutoff], now, self._desktop_offline)
+            changed += await self._batches(s, "state BETWEEN 3 AND 6 AND phone_device_id <> '' AND "
+                                           "phone_offline_since IS NULL AND phone_last_seen < %s",
+                                           [cutoff], now, self._phone_offline)
         if now > t.last_entry:
             before = [int(x) for x in BEFORE_ENTRY]
             absent = await self._batches(s, "state = ANY(%s)", [before], now, self._absent)

@@ -13,6 +13,7 @@ import hashlib
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from media_ingest.chain import chain_next, chain_seed
 from proctor.media.v1 import media_ingest_pb2 as pb
@@ -108,23 +109,39 @@ class StreamUploader:
         pending: list[pb.MediaChunk] = []
         window = asyncio.Semaphore(self.max_inflight)
         ready_seen = asyncio.Event()
+        ended = False
         state: dict[str, pb.CommittedOffset] = {}
 
         async def requests() -> AsyncIterator[pb.UploadChunksRequest]:
             yield pb.UploadChunksRequest(header=pb.UploadHeader(stream_id=self.stream_id))
             await ready_seen.wait()
+            if ended:
+                return
             todo = remaining(state["committed"], len(segments))
             for index, start_at in todo:
                 if only is not None and index not in only:
                     continue
                 for chunk in chunk_messages(self.stream_id, index, segments[index], self.chunk_bytes, start_at):
                     await window.acquire()
+                    if ended:
+                        return
                     pending.append(chunk)
                     self.stats.chunks_sent += 1
                     self.stats.bytes_sent += len(chunk.data)
                     yield pb.UploadChunksRequest(chunk=chunk)
 
         call = self.stub.UploadChunks(requests(), metadata=self.metadata)
+        try:
+            return await self._read_acks(call, pending, window, ready_seen, state)
+        finally:
+            # the call ended (or broke: a dropped network, a restarting server): let the request
+            # generator return instead of waiting forever for a window or a ready that will not come
+            ended = True
+            ready_seen.set()
+            window.release()
+
+    async def _read_acks(self, call: Any, pending: list[pb.MediaChunk], window: asyncio.Semaphore,
+                         ready_seen: asyncio.Event, state: dict[str, pb.CommittedOffset]) -> pb.CommittedOffset:
         async for frame in call:
             which = frame.WhichOneof("frame")
             if which == "ready":

@@ -12,6 +12,7 @@ import grpc
 from proctor.common.v1 import common_pb2
 from proctor.exam.v1 import exam_session_pb2 as pb
 from proctor.exam.v1 import exam_session_pb2_grpc as pb_grpc
+from proctor_runtime import channels
 from proctor_runtime.errors import DomainError, NotFound, Unavailable
 from proctor_runtime.identity import ServiceIdentity
 from proctor_runtime.interceptor import ERROR_DETAIL_KEY
@@ -38,7 +39,7 @@ class ExamSessionClient:
     sitting_cache_s: float = 30.0
 
     def __post_init__(self) -> None:
-        self.channel = grpc.aio.insecure_channel(self.target)
+        self.channel = channels.channel(self.target)
         self.stub = pb_grpc.ExamSessionStub(self.channel)
         self._sittings: dict[str, tuple[float, pb.Sitting]] = {}
 

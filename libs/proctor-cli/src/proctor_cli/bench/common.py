@@ -80,8 +80,10 @@ class TopicWatcher:
             self._thread.join(10)
 
     def _run(self, ready: threading.Event) -> None:
+        # log_level 2: a broker that is down (the fault campaign restarts it) is retried quietly, not
+        # reported every 50 ms; the services log their own view of it
         consumer = Consumer({"bootstrap.servers": self.bootstrap, "group.id": f"bench-{uuid.uuid4().hex}",
-                             "enable.auto.commit": False, "fetch.wait.max.ms": 10})
+                             "enable.auto.commit": False, "fetch.wait.max.ms": 10, "log_level": 2})
         parts = consumer.list_topics(self.topic, timeout=10).topics[self.topic].partitions
         ends = []
         for p in parts:

@@ -15,26 +15,25 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import grpc
 
-from media_ingest.client import Segment, StreamUploader
+from media_ingest.client import Segment, StreamUploader, remaining
 from proctor.auth.v1 import auth_face_pb2 as apb
 from proctor.auth.v1 import auth_face_pb2_grpc
 from proctor.common.v1 import common_pb2 as c
-from proctor.common.v1.common_pb2 import ErrorDetail
 from proctor.exam.v1 import exam_session_pb2 as pb
 from proctor.exam.v1 import exam_session_pb2_grpc
 from proctor.media.v1 import media_ingest_pb2 as mpb
 from proctor.media.v1 import media_ingest_pb2_grpc
+from proctor_cli.retry import PATIENCE_S, RETRYABLE, retried
 from proctor_cli.simulate import liveness
 from proctor_cli.simulate.plan import FOCUS_LOST, SECOND_MONITOR, CandidatePlan, Injection, Timeline
 from proctor_runtime.events import ts
-from proctor_runtime.interceptor import ERROR_DETAIL_KEY
 
 Metadata = tuple[tuple[str, str], ...]
 MAX_CHALLENGES = 8  # per candidate (auth-face allows 12 a minute)
@@ -49,22 +48,6 @@ async def until(when: datetime) -> None:
     delay = (when - now()).total_seconds()
     if delay > 0:
         await asyncio.sleep(delay)
-
-
-async def retried(call: Callable[[], Awaitable[Any]], attempts: int = 6) -> Any:
-    """A client's answer to RESOURCE_EXHAUSTED: wait as told (``retry_after_ms``), try again."""
-    for attempt in range(attempts):
-        try:
-            return await call()
-        except grpc.aio.AioRpcError as exc:
-            if exc.code() != grpc.StatusCode.RESOURCE_EXHAUSTED or attempt + 1 == attempts:
-                raise
-            wait_ms = 1000.0
-            for key, value in exc.trailing_metadata() or ():
-                if key == ERROR_DETAIL_KEY:
-                    wait_ms = float(ErrorDetail.FromString(value).metadata.get("retry_after_ms", wait_ms))
-            await asyncio.sleep(wait_ms / 1000 + 0.1)
-    raise AssertionError("unreachable")
 
 
 @dataclass
@@ -92,9 +75,10 @@ class Recorder:
     errors: int = 0
 
     async def open(self) -> None:
-        opened = await self.stubs.media.OpenStream(mpb.OpenStreamRequest(
+        request = mpb.OpenStreamRequest(
             **self.ids, kind=self.kind, format=self.fmt, client_start_time=ts(now()),
-            client_stream_key=f"{self.ids['candidate_id']}-{c.StreamKind.Name(self.kind).lower()}"), metadata=self.md)
+            client_stream_key=f"{self.ids['candidate_id']}-{c.StreamKind.Name(self.kind).lower()}")
+        opened = await retried(lambda: self.stubs.media.OpenStream(request, metadata=self.md))
         self.uploader = StreamUploader(self.stubs.media, self.md, opened.stream.stream_id, chunk_bytes=256 * 1024)
 
     def record(self) -> None:
@@ -120,10 +104,25 @@ class Recorder:
             if online():
                 await self.flush()
 
-    async def close(self) -> mpb.CloseStreamResponse:
-        assert self.uploader is not None
-        await self.flush()
-        return await self.uploader.close(self.recorded)
+    async def close(self, patience_s: float = PATIENCE_S) -> mpb.CloseStreamResponse:
+        """Upload what is left (resuming after any failure until the server holds every segment), then
+        close the stream."""
+        uploader = self.uploader
+        assert uploader is not None
+        give_up = time.monotonic() + patience_s
+        while True:
+            await self.flush()
+            try:
+                held = await uploader.committed()
+                if not remaining(held, len(self.recorded)):
+                    break
+            except grpc.aio.AioRpcError as exc:
+                if exc.code() not in RETRYABLE:
+                    raise
+            if time.monotonic() > give_up:
+                break  # closing reports what is missing
+            await asyncio.sleep(0.5)
+        return await retried(lambda: uploader.close(self.recorded))  # type: ignore[no-any-return]
 
     @property
     def acknowledged(self) -> dict[int, Segment]:
@@ -169,8 +168,8 @@ class SimCandidate:
         auth = self.stubs.auth
         for _ in range(MAX_CHALLENGES if rep is not None and rep.possible() else 0):
             try:
-                challenge = await auth.StartLivenessChallenge(apb.StartLivenessChallengeRequest(
-                    **self.ids, device=self.device))
+                challenge = await retried(lambda: auth.StartLivenessChallenge(apb.StartLivenessChallengeRequest(
+                    **self.ids, device=self.device)))
             except grpc.aio.AioRpcError as exc:
                 if exc.code() == grpc.StatusCode.RESOURCE_EXHAUSTED:
                     await asyncio.sleep(5)
@@ -188,8 +187,9 @@ class SimCandidate:
             issued = challenge.server_time.ToDatetime(UTC)
             frames = await asyncio.to_thread(liveness.answer, rep, steps, issued + timedelta(seconds=0.4))
             await until(frames.frames[-1].capture_time.ToDatetime(UTC) + timedelta(seconds=0.1))  # filming
-            result = await auth.VerifyLogin(apb.VerifyLoginRequest(
-                challenge_id=challenge.challenge_id, **self.ids, device=self.device, frames=frames))
+            verify = apb.VerifyLoginRequest(challenge_id=challenge.challenge_id, **self.ids, device=self.device,
+                                            frames=frames)
+            result = await retried(lambda verify=verify: auth.VerifyLogin(verify))
             if result.verified:
                 self.out.login = "liveness"
                 self.log(self.cid, f"face login by liveness [{', '.join(steps)}]")
@@ -199,12 +199,13 @@ class SimCandidate:
             self.out.liveness_failures.append(f"{'/'.join(steps)}: {reasons}")
             if len(self.out.liveness_failures) >= MAX_LIVENESS_FAILURES:
                 break
-        override = await auth.StaffOverride(apb.StaffOverrideRequest(
+        admit = apb.StaffOverrideRequest(
             **self.ids, kind=apb.OVERRIDE_KIND_ADMIT, device_id=self.device.device_id,
             reason="simulator: the candidate's footage cannot show the requested head movements",
-            client_request_id=f"{self.ids['sitting_id']}-{self.cid}"), metadata=self.stubs.staff)
-        claimed = await auth.ClaimOverride(apb.ClaimOverrideRequest(
-            **self.ids, claim_code=override.claim_code, device=self.device))
+            client_request_id=f"{self.ids['sitting_id']}-{self.cid}")
+        override = await retried(lambda: auth.StaffOverride(admit, metadata=self.stubs.staff))
+        claimed = await retried(lambda: auth.ClaimOverride(apb.ClaimOverrideRequest(
+            **self.ids, claim_code=override.claim_code, device=self.device)))
         self.out.login = "override"
         self.log(self.cid, "admitted by the audited staff override")
         return claimed.session_token
@@ -214,7 +215,8 @@ class SimCandidate:
         token = await self.face_login(rep)
         self.md = (("authorization", f"Bearer {token}"),)
         await retried(lambda: self.stubs.exam.Login(pb.LoginRequest(**self.ids, face_login_token=token)))
-        code = await self.stubs.exam.IssueBindCode(pb.IssueBindCodeRequest(**self.ids), metadata=self.md)
+        code = await retried(lambda: self.stubs.exam.IssueBindCode(pb.IssueBindCodeRequest(**self.ids),
+                                                                   metadata=self.md))
         bound = await retried(lambda: self.stubs.exam.BindPhone(pb.BindPhoneRequest(
             qr_payload=code.qr_payload, device=c.DeviceInfo(kind=c.DEVICE_KIND_PHONE, device_id=f"phone-{self.cid}"))))
         self.phone_md = (("authorization", f"Bearer {bound.device_token}"),)
@@ -228,12 +230,14 @@ class SimCandidate:
         if not closed.verification.verified:
             self.out.errors.append("room scan not verified")
         for _ in range(200):
-            status = await self.stubs.exam.GetCandidateState(pb.GetCandidateStateRequest(**self.ids), metadata=self.md)
+            status = await retried(lambda: self.stubs.exam.GetCandidateState(
+                pb.GetCandidateStateRequest(**self.ids), metadata=self.md))
             if status.candidate.state == c.CANDIDATE_STATE_ROOM_SCANNED:
                 break
             await asyncio.sleep(0.2)
         await until(self.timeline.waiting_opens + timedelta(seconds=0.5))
-        await self.stubs.exam.EnterWaitingRoom(pb.EnterWaitingRoomRequest(**self.ids), metadata=self.md)
+        await retried(lambda: self.stubs.exam.EnterWaitingRoom(pb.EnterWaitingRoomRequest(**self.ids),
+                                                               metadata=self.md))
 
     def recorder(self, kind: int) -> Recorder:
         phone = kind in (c.STREAM_KIND_PHONE_EVIDENCE, c.STREAM_KIND_PHONE_ROOM_SCAN)
@@ -253,7 +257,7 @@ class SimCandidate:
     # --- the exam -----------------------------------------------------------------------------------------
     async def sit(self) -> None:
         await until(self.timeline.start + timedelta(seconds=0.5))
-        await self.stubs.exam.Enter(pb.EnterRequest(**self.ids), metadata=self.md)
+        await retried(lambda: self.stubs.exam.Enter(pb.EnterRequest(**self.ids), metadata=self.md))
         recorders = {k: self.recorder(k) for k in (c.STREAM_KIND_DESKTOP_CAMERA, c.STREAM_KIND_DESKTOP_SCREEN,
                                                    c.STREAM_KIND_PHONE_EVIDENCE)}
         for r in recorders.values():
@@ -269,7 +273,8 @@ class SimCandidate:
         await asyncio.gather(*tasks)
         self.out.recording_s = len(recorders[c.STREAM_KIND_DESKTOP_CAMERA].recorded) * self.media.segment_s
         await until(end + timedelta(seconds=0.5))
-        await self.stubs.exam.Finish(pb.FinishRequest(**self.ids), metadata=self.md)
+        finish = pb.FinishRequest(**self.ids, client_request_id=uuid.uuid4().hex)
+        await retried(lambda: self.stubs.exam.Finish(finish, metadata=self.md))
         for name, r in recorders.items():
             closed = await r.close()
             if not closed.verification.verified:
@@ -296,15 +301,14 @@ class SimCandidate:
                 if i + 1 < self.questions:
                     self._offline_op(advance=pb.OfflineAdvance(from_question_id=f"q{i}"))
                 continue
+            save = pb.SaveAnswerRequest(**self.ids, question_id=f"q{i}", answer=pb.AnswerPayload(single_choice=option),
+                                        client_request_id=uuid.uuid4().hex)
+            advance = pb.AdvanceRequest(**self.ids, from_question_id=f"q{i}", client_request_id=uuid.uuid4().hex)
             try:
-                await self.stubs.exam.SaveAnswer(pb.SaveAnswerRequest(
-                    **self.ids, question_id=f"q{i}", answer=pb.AnswerPayload(single_choice=option),
-                    client_request_id=uuid.uuid4().hex), metadata=self.md)
+                await retried(lambda save=save: self.stubs.exam.SaveAnswer(save, metadata=self.md))
                 self.out.answers_acked[f"q{i}"] = option
                 if i + 1 < self.questions:
-                    await self.stubs.exam.Advance(pb.AdvanceRequest(**self.ids, from_question_id=f"q{i}",
-                                                                    client_request_id=uuid.uuid4().hex),
-                                                  metadata=self.md)
+                    await retried(lambda advance=advance: self.stubs.exam.Advance(advance, metadata=self.md))
             except grpc.aio.AioRpcError as exc:
                 self.out.errors.append(f"q{i}: {exc.code().name} {exc.details()}")
 
@@ -320,11 +324,11 @@ class SimCandidate:
         self.log(self.cid, f"network lost for {drop.seconds:.0f} s (answers and recordings kept locally)")
         await asyncio.sleep(drop.seconds)
         self.offline, drop.end = False, now()
-        await self.stubs.exam.Heartbeat(pb.HeartbeatRequest(**self.ids, device_kind=c.DEVICE_KIND_DESKTOP,
-                                                            client_time=ts(now())), metadata=self.md)
+        await retried(lambda: self.stubs.exam.Heartbeat(pb.HeartbeatRequest(
+            **self.ids, device_kind=c.DEVICE_KIND_DESKTOP, client_time=ts(now())), metadata=self.md))
         if self.ops:
-            result = await self.stubs.exam.SyncOfflineAnswers(pb.SyncOfflineAnswersRequest(**self.ids, ops=self.ops),
-                                                              metadata=self.md)
+            sync = pb.SyncOfflineAnswersRequest(**self.ids, ops=self.ops)
+            result = await retried(lambda: self.stubs.exam.SyncOfflineAnswers(sync, metadata=self.md))
             outcomes = {r.client_request_id: r.outcome for r in result.results}
             for op in self.ops:
                 if op.WhichOneof("op") != "save":
@@ -353,10 +357,10 @@ class SimCandidate:
             await until(entered + timedelta(seconds=at))
             self.seq += 1
             when = now()
-            await self.stubs.exam.ReportTelemetry(pb.ReportTelemetryRequest(
+            report = pb.ReportTelemetryRequest(
                 **self.ids, device_kind=c.DEVICE_KIND_DESKTOP, device_id=self.device.device_id,
-                samples=[c.TelemetrySample(kind=kind, sequence=self.seq, value=value, client_time=ts(when))]),
-                metadata=self.md)
+                samples=[c.TelemetrySample(kind=kind, sequence=self.seq, value=value, client_time=ts(when))])
+            await retried(lambda report=report: self.stubs.exam.ReportTelemetry(report, metadata=self.md))
             if inj is not None:
                 if inj.start is None:
                     inj.start = when

@@ -1,4 +1,5 @@
-"""``proctor simulate --candidates N --speed X [--cheaters K] [--seed S] [--minutes M] [--json]``."""
+"""``proctor simulate --candidates N --speed X [--cheaters K] [--seed S] [--minutes M] [--faults all|F,...]
+[--json]``. With ``--faults`` the exit code is 1 when a check of the fault campaign failed."""
 
 from __future__ import annotations
 
@@ -18,15 +19,29 @@ def register(sub: Any) -> None:
     p.add_argument("--segment-seconds", type=int, default=2, choices=[1, 2, 4])
     p.add_argument("--verbose", action="store_true", help="narrate the sitting on stderr")
     p.add_argument("--keep-data", action="store_true", help="keep the throwaway databases and recordings")
+    p.add_argument("--faults", default="", metavar="all|F,...",
+                   help="fault campaign: 'all' or a comma list of cut-upload, kill:<service>, kafka, postgres")
+    p.add_argument("--fault-down-seconds", type=float, default=2.0,
+                   help="how long each crashed process (or the cut network) stays down")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=simulate_command)
 
 
 def simulate_command(args: argparse.Namespace) -> dict[str, Any]:
-    from proctor_cli.simulate import SimConfig, simulate
+    from proctor_cli.simulate import SimConfig, faults, simulate
 
     if args.candidates < 1 or args.speed <= 0 or args.minutes <= 0:
         raise SystemExit("proctor simulate: --candidates >= 1, --speed > 0 and --minutes > 0")
+    campaign = None
+    if args.faults:
+        try:
+            campaign = faults.FaultCampaign(faults.parse(args.faults), down_s=args.fault_down_seconds)
+        except ValueError as exc:
+            raise SystemExit(f"proctor simulate: --faults: {exc}") from exc
     cfg = SimConfig(candidates=args.candidates, speed=args.speed, cheaters=args.cheaters, seed=args.seed,
                     minutes=args.minutes, segment_s=args.segment_seconds)
-    return asyncio.run(simulate(cfg, verbose=args.verbose, keep_data=args.keep_data))
+    result = asyncio.run(simulate(cfg, verbose=args.verbose, keep_data=args.keep_data,
+                                  hooks=campaign.hooks() if campaign else None))
+    if campaign is not None and not result["faults"]["ok"]:
+        result["exit_code"] = 1
+    return result

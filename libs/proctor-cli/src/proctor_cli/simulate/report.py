@@ -152,10 +152,14 @@ def latency(found: dict[str, Detected], arrivals: dict[str, float], plans: list[
 
 
 def delivery(found: dict[str, Detected], deliveries: Counter[str]) -> dict[str, Any]:
+    """Each incident's OPENED item reaches its room's proctor once; and no event is raised as two incidents
+    (same candidate, kind and start: what a detector replaying its input after a crash must not do)."""
     lost = sorted(iid for iid in found if deliveries.get(iid, 0) == 0)
+    same_event = Counter((d.candidate_id, d.kind, d.start) for d in found.values())
     return {"incidents_on_kafka": len(found), "incidents_delivered": sum(1 for i in found if deliveries.get(i)),
             "incidents_lost": len(lost), "incidents_lost_ids": lost[:20],
-            "incidents_duplicated": sum(n - 1 for n in deliveries.values() if n > 1)}
+            "incidents_duplicated": sum(n - 1 for n in deliveries.values() if n > 1),
+            "incidents_raised_twice": sum(n - 1 for n in same_event.values() if n > 1)}
 
 
 def object_bytes(uri: str) -> bytes | None:
@@ -220,4 +224,8 @@ def summary_text(r: dict[str, Any]) -> str:
         f"proctor console: {r['console_url']} (live while the sitting runs; the chief proctor token is logged "
         "with --verbose)",
     ]
+    if r.get("faults"):
+        from proctor_cli.simulate.faults import summary_lines
+
+        lines += summary_lines(r["faults"])
     return "\n".join(lines)

@@ -6,9 +6,10 @@
     report = await sim.report()
     await sim.stop()
 
-``hooks.during`` are coroutines started with the candidates (a fault campaign kills and restarts
-services there: ``sim.stack`` is the running ``LocalStack``), ``hooks.after_sitting`` run before the
-report is computed.
+``hooks.before_sitting`` run once the sitting is planned and before the candidates start (they may give a
+candidate its own stubs in ``candidate_stubs``); ``hooks.during`` are coroutines started with the
+candidates and awaited before the pipeline settles (the fault campaign, ``faults.py``, kills and restarts
+processes there through ``crash_process``); ``hooks.after_sitting`` run before the report is computed.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import shutil
 import sys
 import time
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -46,6 +47,7 @@ from proctor_cli.simulate.candidate import SimCandidate, Stubs
 from proctor_cli.simulate.media import sources
 from proctor_cli.simulate.proctor import SimDesk
 from proctor_cli.simulate.studio import StudioMedia
+from proctor_runtime import channels
 from proctor_runtime.devinfra import InfraSettings, PostgresCluster
 from proctor_runtime.devinfra.keys import keyring
 from proctor_runtime.kafka import start_group_at_end
@@ -68,6 +70,7 @@ Hook = Callable[["Simulation"], Coroutine[Any, Any, None]]
 
 @dataclass
 class Hooks:
+    before_sitting: list[Hook] = field(default_factory=list)
     during: list[Hook] = field(default_factory=list)
     after_sitting: list[Hook] = field(default_factory=list)
 
@@ -117,6 +120,8 @@ class Simulation:
         self.channels: list[grpc.aio.Channel] = []
         self.cpu_start: dict[str, float] = {}
         self.cpu_end: dict[str, float] = {}
+        self.cpu_of_dead: dict[str, float] = {}  # CPU of processes crashed and replaced during the run
+        self.candidate_stubs: dict[str, Stubs] = {}
         self.wall = (0.0, 0.0)
         self.enrolled: dict[str, bool] = {}
         self.data: dict[str, Any] = {}
@@ -139,7 +144,7 @@ class Simulation:
         self.log("media", f"sources: {self.src.origin}; liveness repertoires: "
                  + ", ".join(f"{k}={sorted(r.moves) if r.neutral else 'none'}" for k, r in self.repertoires.items()))
         svc = self.stack.services
-        self.channels = [grpc.aio.insecure_channel(svc[n].target) for n in ("exam-session", "auth-face",
+        self.channels = [channels.channel(svc[n].target) for n in ("exam-session", "auth-face",
                                                                              "media-ingest", "notify")]
         self.stubs = Stubs(exam_session_pb2_grpc.ExamSessionStub(self.channels[0]),
                            auth_face_pb2_grpc.AuthFaceStub(self.channels[1]),
@@ -190,18 +195,17 @@ class Simulation:
         await asyncio.to_thread(self.incidents.start)
         self.cpu_start = self._cpu_now()
         self.wall = (time.monotonic(), 0.0)
-        self.people = [SimCandidate(p, self.stubs, self.sitting_id, tl, cfg.questions, self.media, self.log)
-                       for p in self.plans]
-        during: list[asyncio.Task[None]] = [asyncio.create_task(h(self)) for h in self.hooks.during]
+        for h in self.hooks.before_sitting:
+            await h(self)
+        self.people = [SimCandidate(p, self.candidate_stubs.get(p.cid, self.stubs), self.sitting_id, tl,
+                                    cfg.questions, self.media, self.log) for p in self.plans]
+        during = [asyncio.create_task(h(self)) for h in self.hooks.during]
         await asyncio.gather(*(person.run(self.repertoires.get(person.plan.identity.name))
-                               for person in self.people))
+                               for person in self.people), *during)
         await self._settle()
         self.cpu_end = self._cpu_now()
         self.data["load_average"] = [round(x, 2) for x in os.getloadavg()]
         self.wall = (self.wall[0], time.monotonic())
-        for task in during:
-            task.cancel()
-        await asyncio.gather(*during, return_exceptions=True)
         for h in self.hooks.after_sitting:
             await h(self)
         await self.desk.close()
@@ -262,7 +266,21 @@ class Simulation:
         return measure.lag(self.infra.kafka_bootstrap, {self.groups[k]: v for k, v in SETTLE_INPUTS.items()})
 
     def _cpu_now(self) -> dict[str, float]:
-        return measure.cpu_now(self.stack)
+        now = measure.cpu_now(self.stack)
+        return {k: now.get(k, 0.0) + self.cpu_of_dead.get(k, 0.0) for k in {*now, *self.cpu_of_dead}}
+
+    async def crash_process(self, key: str, kill: Callable[[], Awaitable[Any]], restart: Callable[[], Awaitable[Any]],
+                            down_s: float) -> None:
+        """Crash one process (a service, ``kafka`` or ``postgresql``), leave it down ``down_s`` seconds, start
+        it again; the CPU it had used still counts in the report."""
+        before = await asyncio.to_thread(measure.cpu_now, self.stack)
+        await kill()
+        self.cpu_of_dead[key] = self.cpu_of_dead.get(key, 0.0) + before.get(key, 0.0)
+        await asyncio.sleep(down_s)
+        await restart()
+
+    def opened_incident_ids(self) -> set[str]:
+        return set(report.detections(self.incidents.values))
 
     # --- report -----------------------------------------------------------------------------------------
     async def report(self) -> dict[str, Any]:
@@ -276,7 +294,7 @@ class Simulation:
         lat = report.latency(found, self.desk.arrivals, self.plans)
         dlv = report.delivery(found, self.desk.deliveries)
         states, lost_answers, acked_answers = await self._answers_and_states(outs)
-        media = report.media_loss(await self._manifests())
+        media = report.media_loss(await self.manifests())
         used = {k: round(self.cpu_end.get(k, 0.0) - v, 2) for k, v in self.cpu_start.items()}
         stored = report.tree_bytes(self.storage)
         logins: dict[str, int] = {}
@@ -322,6 +340,19 @@ class Simulation:
             "load_average": self.data.get("load_average"),
             "console_url": console_url(), "proctors": self.desk.summary(),
         }
+        if "faults" in self.data:
+            faults = self.data["faults"]
+            checks = faults["checks"]
+            checks["no_acknowledged_media_byte_lost"] = {"ok": media["media_bytes_lost"] == 0, **media}
+            checks["every_incident_delivered_exactly_once"] = {
+                "ok": dlv["incidents_lost"] == 0 and dlv["incidents_duplicated"] == 0,
+                **{k: v for k, v in dlv.items() if k != "incidents_lost_ids" or v}}
+            checks["no_incident_raised_twice"] = {"ok": dlv["incidents_raised_twice"] == 0,
+                                                  "raised_twice": dlv["incidents_raised_twice"]}
+            checks["every_acknowledged_answer_present"] = {"ok": lost_answers == 0, "acknowledged": acked_answers,
+                                                           "lost": lost_answers}
+            faults["ok"] = all(check["ok"] for check in checks.values())
+            result["faults"] = faults
         result["text"] = report.summary_text(result)
         return result
 
@@ -341,7 +372,7 @@ class Simulation:
             lost += sum(1 for q, v in out.answers_acked.items() if have.get(q) != v)
         return states, lost, acked
 
-    async def _manifests(self) -> list[tuple[str, dict[int, Any], dict[int, Any]]]:
+    async def manifests(self) -> list[tuple[str, dict[int, Any], dict[int, Any]]]:
         out = []
         for person in self.people:
             for rec in person.out.streams.values():
@@ -387,8 +418,9 @@ def _truth(p: plan.CandidatePlan) -> dict[str, Any]:
                           "end": i.end.isoformat() if i.end else None} for i in p.injections]}
 
 
-async def simulate(cfg: plan.SimConfig, verbose: bool = False, keep_data: bool = False) -> dict[str, Any]:
-    sim = Simulation(cfg, verbose=verbose)
+async def simulate(cfg: plan.SimConfig, verbose: bool = False, keep_data: bool = False,
+                   hooks: Hooks | None = None) -> dict[str, Any]:
+    sim = Simulation(cfg, verbose=verbose, hooks=hooks)
     try:
         await sim.start()
         await sim.run()

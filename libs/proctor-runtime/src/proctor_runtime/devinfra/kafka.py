@@ -14,6 +14,7 @@ from confluent_kafka.admin import AdminClient
 from proctor_runtime.devinfra.config import InfraSettings, repo_root
 from proctor_runtime.devinfra.process import (
     InfraError,
+    kill_hard,
     port_in_use,
     read_pid,
     run_checked,
@@ -121,6 +122,14 @@ class KafkaBroker:
 
     def stop(self) -> None:
         stop_pid(self.pid_file)
+
+    def crash(self) -> None:
+        """kill -9 the broker (the fault campaign's crash): no controlled shutdown, the log is recovered
+        at the next start."""
+        pid = self.pid()
+        if pid is not None:
+            kill_hard(pid)
+        self.pid_file.unlink(missing_ok=True)
 
     def reset(self) -> None:
         self.stop()

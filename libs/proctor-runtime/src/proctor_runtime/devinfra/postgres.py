@@ -148,6 +148,13 @@ class PostgresCluster:
             run_checked(self._as_owner([self.bin("pg_ctl"), "stop", "-D", str(self.data_dir),
                                         "-m", "fast", "-w"]), "stopping PostgreSQL")
 
+    def crash(self) -> None:
+        """Immediate shutdown (every backend killed without a checkpoint, as in a crash): the next start
+        replays the WAL."""
+        if self.initialised() and self.running():
+            run_checked(self._as_owner([self.bin("pg_ctl"), "stop", "-D", str(self.data_dir),
+                                        "-m", "immediate", "-w"]), "crashing PostgreSQL")
+
     def psql(self, sql: str, database: str = "postgres") -> str:
         return run_checked([self.bin("psql"), "-h", "127.0.0.1", "-p", str(self.settings.pg_port),
                             "-U", self.settings.pg_user, "-d", database, "-tAX",

@@ -71,6 +71,21 @@ def stop_pid(pid_file: Path, timeout_s: float = 60.0) -> None:
     pid_file.unlink(missing_ok=True)
 
 
+def kill_hard(pid: int, timeout_s: float = 30.0) -> None:
+    """SIGKILL and wait until the process is gone."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        _reap(pid)
+        try:
+            if Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].startswith("Z"):
+                return  # dead; its parent has not reaped it yet
+        except (FileNotFoundError, IndexError):
+            return
+        time.sleep(0.05)
+
+
 def _reap(pid: int) -> None:
     with contextlib.suppress(ChildProcessError, OSError):
         os.waitpid(pid, os.WNOHANG)

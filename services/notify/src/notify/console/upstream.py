@@ -16,6 +16,7 @@ from aiohttp import web
 from notify.console.errors import ConsoleError
 from proctor.common.v1 import common_pb2
 from proctor.notify.v1 import notify_pb2, notify_pb2_grpc
+from proctor_runtime import channels
 
 MAX_AUTHORIZATION_CHARS = 8192
 UNARY_TIMEOUT_S = 10.0
@@ -61,7 +62,7 @@ class NotifyClient:
     """One loopback channel shared by every browser; each HTTP request is one gRPC call on it."""
 
     def __init__(self, target: str) -> None:
-        self.channel = grpc.aio.insecure_channel(target, options=[
+        self.channel = channels.channel(target, options=[
             ("grpc.max_receive_message_length", 16 * 1024 * 1024),
             ("grpc.keepalive_time_ms", 30_000),
         ])
