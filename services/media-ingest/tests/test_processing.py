@@ -358,7 +358,10 @@ async def worker(request, postgres, kafka_bootstrap, tmp_path_factory):
     start_group_at_end(kafka_bootstrap, group, [MEDIA_SEGMENTS_RECEIVED.name, MEDIA_STREAMS.name])
     settings = WorkerSettings(
         database_url=SecretStr(dsn), kafka_bootstrap=kafka_bootstrap, kafka_group_id=group, storage=storage,
-        work_dir=tmp_path_factory.mktemp("media-work"), concurrency=2, shutdown_grace_s=1, kafka_handler_retries=2)
+        work_dir=tmp_path_factory.mktemp("media-work"), concurrency=2, shutdown_grace_s=1, kafka_handler_retries=2,
+        # every segment gets its thumbnail and its playlist refresh here (the defaults space them out; tested
+        # on their own below)
+        thumbnail_interval_s=0, playlist_refresh_s=0)
     host = await build(settings)
     await host.start()
     async with asyncio.timeout(30):
@@ -577,3 +580,46 @@ async def test_real_clips_are_remuxed_and_transcoded(h, shared_faces, ffmpeg_bin
         plays(ffmpeg_bin, playlist)
         duration = float(ffprobe(playlist, "-show_entries", "format=duration")["format"]["duration"])
         assert duration == pytest.approx(sum(s.duration_s for s in segments), abs=0.15)
+
+
+def test_thumbnails_are_spaced_along_the_stream_timeline():
+    from media_ingest.processing.worker import _thumbnail_due
+
+    # 2-s segments, a thumbnail every 30 s: the first segment and the one each multiple of 30 s falls in
+    due = [i for i in range(100) if _thumbnail_due(i * 2.0, 2.0, 30.0)]
+    assert due == [0, 15, 30, 45, 60, 75, 90]
+    # segments not aligned with the interval (a 10-s screen segment starting at 25 s holds the 30-s mark)
+    assert _thumbnail_due(25.0, 10.0, 30.0) and not _thumbnail_due(31.0, 10.0, 30.0)
+    # unknown length, or the interval off: every segment
+    assert _thumbnail_due(47.0, None, 30.0) and _thumbnail_due(47.0, 2.0, 0)
+
+
+async def test_playlist_refreshes_are_spaced_out_and_flushed(tmp_path, monkeypatch):
+    """While a stream records, its playlist is rewritten at most every playlist_refresh_s; what is left is
+    refreshed by flush() once due (and all of it at shutdown)."""
+    from media_ingest.processing.worker import Worker
+
+    settings = WorkerSettings(work_dir=tmp_path, playlist_refresh_s=10)
+    worker = Worker(settings, None, None, None)  # type: ignore[arg-type]
+    clock = [1000.0]
+    monkeypatch.setattr("media_ingest.processing.worker.time.monotonic", lambda: clock[0])
+    done: list[str] = []
+
+    async def refresh(stream_id: str) -> None:
+        worker._dirty.discard(stream_id)
+        worker._refreshed[stream_id] = clock[0]
+        done.append(stream_id)
+
+    monkeypatch.setattr(worker, "refresh", refresh)
+    await worker._refresh_soon("a")  # the first segment of a stream: at once
+    clock[0] += 2
+    await worker._refresh_soon("a")
+    await worker._refresh_soon("b")
+    assert done == ["a", "b"] and worker._dirty == {"a"}
+    clock[0] += 5
+    assert await worker.flush() == 0  # not yet due
+    clock[0] += 5
+    assert await worker.flush() == 1 and done == ["a", "b", "a"] and not worker._dirty
+    await worker._refresh_soon("a")  # refreshed just now: left for later, but a shutdown flushes it
+    assert await worker.flush(everything=True) == 1 and done[-1] == "a"
+    worker.close()

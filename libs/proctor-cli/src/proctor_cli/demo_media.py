@@ -36,9 +36,9 @@ VP9 = common_pb2.MediaFormat(container=common_pb2.MEDIA_CONTAINER_WEBM, video_co
                              mime_type="video/webm;codecs=vp9,opus")
 
 
-def _cut(source: list[str], out: Path, webm: bool, seconds: int) -> list[bytes]:
+def _cut(source: list[str], out: Path, webm: bool, seconds: int, segment_s: int = SEGMENT_S) -> list[bytes]:
     files = sorted(out.glob("seg*"))
-    if len(files) < seconds // SEGMENT_S:
+    if len(files) < seconds // segment_s:
         out.mkdir(parents=True, exist_ok=True)
         for f in files:
             f.unlink()
@@ -49,11 +49,22 @@ def _cut(source: list[str], out: Path, webm: bool, seconds: int) -> list[bytes]:
                       "movflags=frag_keyframe+empty_moov+default_base_moof"])
         subprocess.run(["ffmpeg", "-v", "error", "-y", *source, "-t", str(seconds), "-vf",
                         FIT_640x360, "-ac", "1", "-ar", "48000", *codecs, "-g", str(15 * SEGMENT_S),
-                        "-keyint_min", str(15 * SEGMENT_S), "-f", "segment", "-segment_time", str(SEGMENT_S),
+                        "-keyint_min", str(15 * SEGMENT_S), "-f", "segment", "-segment_time", str(segment_s),
                         *container, str(out / ("seg%03d." + ("webm" if webm else "mp4")))],
                        check=True, timeout=300)
         files = sorted(out.glob("seg*"))
     return [f.read_bytes() for f in files]
+
+
+SCREEN = ["-f", "lavfi", "-i", "testsrc=size=640x360:rate=15", "-f", "lavfi", "-i", "anullsrc=r=48000:cl=mono"]
+
+
+def screen_segments(cache: Path, segment_s: int, seconds: int = 40) -> list[bytes]:
+    """The desktop screen recording cut in ``segment_s``-second segments (H.264, 2-s GOP)."""
+    if segment_s == SEGMENT_S:
+        return _cut(SCREEN, cache / "demo-media-v2" / "screen", False, seconds)
+    return _cut(SCREEN, cache / "demo-media-v2" / f"screen-{segment_s}s", False, max(seconds, 4 * segment_s),
+                segment_s)
 
 
 def sources(cache: Path, seconds: int = 40) -> dict[int, tuple[common_pb2.MediaFormat, list[bytes]]]:
@@ -64,7 +75,7 @@ def sources(cache: Path, seconds: int = 40) -> dict[int, tuple[common_pb2.MediaF
     # a webcam clip from the shared data; on a fresh machine a real face shipped in a PyPI package, moving
     camera = [*loop, "-i", str(clip if clip.exists() else _astronaut_clip(cache)), "-f", "lavfi", "-i",
               "sine=frequency=300"]
-    screen = ["-f", "lavfi", "-i", "testsrc=size=640x360:rate=15", "-f", "lavfi", "-i", "anullsrc=r=48000:cl=mono"]
+    screen = SCREEN
     phone_clip = videos / "lamia_head_turns.webm"
     phone = ([*loop, "-i", str(phone_clip), "-f", "lavfi", "-i", "sine=frequency=500"] if phone_clip.exists()
              else ["-f", "lavfi", "-i", "smptebars=size=640x360:rate=15", "-f", "lavfi", "-i", "sine=frequency=500"])

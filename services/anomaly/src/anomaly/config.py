@@ -44,6 +44,9 @@ class Settings(BaseServiceSettings):
     # (segments still queued may hold an anomaly that has not opened yet); a recording that never gets
     # there (a phone that died, footage that never came) is waited for this long after its last segment
     close_idle_s: float = Field(default=60.0, gt=0)
+    # the detector state of a candidate (compacted topic) is published whenever an incident changes, and
+    # otherwise after this much media (0 = after every segment)
+    snapshot_interval_s: float = Field(default=30.0, ge=0)
     close_check_interval_s: float = Field(default=5.0, gt=0)
     # messages taken per consumer batch: small, so that telemetry and session events never wait behind
     # a long run of segments to analyse (a batch is finished before the next poll)

@@ -83,6 +83,7 @@ class Watched:
     playlists: dict[str, str] = field(default_factory=dict)  # stream id -> stitched playlist URI
     ended_at: datetime | None = None  # the exam is over for the candidate (finished, abandoned, ...)
     closed: bool = False  # its incidents were closed at the end
+    saved_at: datetime | None = None  # media time of the last state snapshot published
     progress: dict[str, StreamProgress] = field(default_factory=dict)  # stream id -> analysed so far
     touched: float = field(default_factory=time.monotonic)  # last event handled (eviction)
     # per stream kind, the last segments analysed: adaptive sampling may have to go back into them
@@ -116,6 +117,7 @@ class Anomaly:
                                       self.settings.work_dir)
         self.loop: asyncio.AbstractEventLoop | None = None
         self._creating: dict[tuple[str, str], asyncio.Lock] = {}
+        self.snapshot_interval = timedelta(seconds=self.settings.snapshot_interval_s)
 
     def subscriptions(self) -> list[Subscription]:
         return [Subscription(topics.MEDIA_SEGMENTS_STORED.name, media_pb2.MediaSegmentStored, self.on_segment),
@@ -206,6 +208,7 @@ class Anomaly:
                                      str(change.change)).inc()
 
     async def _save(self, w: Watched, at: datetime) -> None:
+        w.saved_at = at
         snapshot = w.tracker.snapshot()
         snapshot.meta.CopyFrom(meta(sitting_id=w.sitting_id, candidate_id=w.candidate_id, producer="anomaly",
                                     event_time=at))
@@ -251,7 +254,12 @@ class Anomaly:
                 changes += w.tracker.close_all(w.ended_at)
                 w.closed = True
             await self._publish(w, changes)
-            await self._save(w, from_ts(ev.media_end_time) if ev.HasField("media_end_time") else datetime.now(UTC))
+            at = from_ts(ev.media_end_time) if ev.HasField("media_end_time") else datetime.now(UTC)
+            # the state is saved whenever an incident changed (a restored worker never re-opens or loses one)
+            # and otherwise every snapshot_interval_s of media: a worker restored from an older snapshot only
+            # re-learns the calm of the stream and the progress of runs that had not opened yet
+            if changes or w.saved_at is None or at - w.saved_at >= self.snapshot_interval or w.ended_at is not None:
+                await self._save(w, at)
         metrics.SEGMENTS.labels(kind, "analysed").inc()
         metrics.FRAMES.labels("sampled").inc(stats.sampled)
         metrics.FRAMES.labels("declined").inc(stats.skipped)

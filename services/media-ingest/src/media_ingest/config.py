@@ -6,6 +6,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from media_ingest.domain import Limits
+from proctor.common.v1 import common_pb2
 from proctor_runtime.settings import BaseServiceSettings
 from proctor_storage.store import StorageSettings
 
@@ -39,6 +40,21 @@ class Settings(BaseServiceSettings):
     sweep_interval_s: float = Field(default=30.0, gt=0)
     # OpenStream calls per candidate per minute (a reconnect storm stays bounded)
     open_per_candidate_per_minute: float = 120
+
+    # segment length announced to clients per stream kind (UploadLimits.segment_duration): the camera's
+    # bounds how long a frame waits on the client before analysis (incident latency); the phone's and the
+    # screen's only how much per-segment work the pipeline does (screen footage is only reviewed)
+    segment_s_desktop_camera: float = Field(default=2.0, ge=0.5, le=60)
+    segment_s_phone_evidence: float = Field(default=4.0, ge=0.5, le=60)
+    segment_s_desktop_screen: float = Field(default=10.0, ge=0.5, le=60)
+    segment_s_phone_room_scan: float = Field(default=2.0, ge=0.5, le=60)
+
+    def segment_seconds(self, kind: int) -> float | None:
+        by_kind = {common_pb2.STREAM_KIND_DESKTOP_CAMERA: self.segment_s_desktop_camera,
+                   common_pb2.STREAM_KIND_DESKTOP_SCREEN: self.segment_s_desktop_screen,
+                   common_pb2.STREAM_KIND_PHONE_EVIDENCE: self.segment_s_phone_evidence,
+                   common_pb2.STREAM_KIND_PHONE_ROOM_SCAN: self.segment_s_phone_room_scan}
+        return by_kind.get(kind)
 
     def limits(self) -> Limits:
         return Limits(self.max_chunk_bytes, self.max_segment_bytes, self.max_stream_bytes,

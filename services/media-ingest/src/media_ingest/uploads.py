@@ -181,8 +181,8 @@ class Uploads:
                     await self._replace_other_phones(t, stream, now)
             committed = await self._committed(t.conn, stream)
         metrics.STREAMS_OPENED.labels(_kind(req.kind), "reopened" if reopened else "new").inc()
-        return pb.OpenStreamResponse(stream=events.stream_info(stream), limits=self._limits_pb(), reopened=reopened,
-                                     committed=committed)
+        return pb.OpenStreamResponse(stream=events.stream_info(stream), limits=self._limits_pb(req.kind),
+                                     reopened=reopened, committed=committed)
 
     async def _replace_other_phones(self, t: Tx, stream: StreamRow, now: datetime) -> None:
         """A phone re-bound after a restart opens new streams; open streams of the replaced phone can
@@ -198,11 +198,15 @@ class Uploads:
                 t.emit(topics.MEDIA_STREAMS.name, locked.candidate_id, events.stream_event(
                     locked, media_pb2.MEDIA_STREAM_EVENT_KIND_STREAM_VERIFICATION_FAILED, now))
 
-    def _limits_pb(self) -> pb.UploadLimits:
+    def _limits_pb(self, kind: int = 0) -> pb.UploadLimits:
         lim = self.limits
-        return pb.UploadLimits(max_chunk_bytes=lim.max_chunk_bytes, max_segment_bytes=lim.max_segment_bytes,
-                               max_stream_bytes=lim.max_stream_bytes, max_inflight_chunks=lim.max_inflight_chunks,
-                               max_segments=lim.max_segments)
+        out = pb.UploadLimits(max_chunk_bytes=lim.max_chunk_bytes, max_segment_bytes=lim.max_segment_bytes,
+                              max_stream_bytes=lim.max_stream_bytes, max_inflight_chunks=lim.max_inflight_chunks,
+                              max_segments=lim.max_segments)
+        seconds = self.settings.segment_seconds(kind)
+        if seconds is not None:
+            out.segment_duration.FromTimedelta(timedelta(seconds=seconds))
+        return out
 
     async def _committed(self, conn: Any, s: StreamRow) -> pb.CommittedOffset:
         beyond = await store.segments(conn, s.stream_id, from_index=s.contiguous_segments)

@@ -73,12 +73,19 @@ class Recorder:
     recorded: list[Segment] = field(default_factory=list)
     uploader: StreamUploader | None = None
     errors: int = 0
+    notes: list[str] = field(default_factory=list)
 
     async def open(self) -> None:
         request = mpb.OpenStreamRequest(
             **self.ids, kind=self.kind, format=self.fmt, client_start_time=ts(now()),
             client_stream_key=f"{self.ids['candidate_id']}-{c.StreamKind.Name(self.kind).lower()}")
         opened = await retried(lambda: self.stubs.media.OpenStream(request, metadata=self.md))
+        if opened.limits.HasField("segment_duration"):
+            asked = opened.limits.segment_duration.ToTimedelta().total_seconds()
+            if abs(asked - self.segment_s) > 1e-6:
+                self.errors += 1
+                self.notes.append(f"{c.StreamKind.Name(self.kind)}: the server asks for {asked:g}-s segments, "
+                                  f"the simulator recorded {self.segment_s}-s ones")
         self.uploader = StreamUploader(self.stubs.media, self.md, opened.stream.stream_id, chunk_bytes=256 * 1024)
 
     def record(self) -> None:
@@ -252,7 +259,7 @@ class SimCandidate:
                 return clip[i % len(clip)]
         fmt = self.media.vp9 if kind == c.STREAM_KIND_PHONE_ROOM_SCAN else self.media.h264
         return Recorder(self.stubs, self.phone_md if phone else self.md, self.ids, kind, fmt, segment,
-                        self.media.segment_s)
+                        self.media.seconds[kind])
 
     # --- the exam -----------------------------------------------------------------------------------------
     async def sit(self) -> None:
@@ -279,6 +286,7 @@ class SimCandidate:
             closed = await r.close()
             if not closed.verification.verified:
                 self.out.errors.append(f"{c.StreamKind.Name(name)} not verified")
+            self.out.errors += r.notes
 
     async def heartbeats(self, end: datetime) -> None:
         while now() < end:

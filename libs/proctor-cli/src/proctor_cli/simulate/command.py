@@ -16,7 +16,10 @@ def register(sub: Any) -> None:
     p.add_argument("--cheaters", type=int, default=None, help="default: a fifth of the candidates, at least one")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--minutes", type=float, default=90.0, help="the exam's real duration before compression")
-    p.add_argument("--segment-seconds", type=int, default=2, choices=[1, 2, 4])
+    p.add_argument("--segment-seconds", type=int, default=2, choices=[1, 2, 4],
+                   help="the desktop camera's segments (media-ingest is told to announce these lengths)")
+    p.add_argument("--phone-segment-seconds", type=int, default=4, choices=[2, 4, 6, 10])
+    p.add_argument("--screen-segment-seconds", type=int, default=10, choices=[2, 4, 6, 10])
     p.add_argument("--verbose", action="store_true", help="narrate the sitting on stderr")
     p.add_argument("--keep-data", action="store_true", help="keep the throwaway databases and recordings")
     p.add_argument("--faults", default="", metavar="all|F,...",
@@ -39,7 +42,8 @@ def simulate_command(args: argparse.Namespace) -> dict[str, Any]:
         except ValueError as exc:
             raise SystemExit(f"proctor simulate: --faults: {exc}") from exc
     cfg = SimConfig(candidates=args.candidates, speed=args.speed, cheaters=args.cheaters, seed=args.seed,
-                    minutes=args.minutes, segment_s=args.segment_seconds)
+                    minutes=args.minutes, segment_s=args.segment_seconds, phone_segment_s=args.phone_segment_seconds,
+                    screen_segment_s=args.screen_segment_seconds)
     result = asyncio.run(simulate(cfg, verbose=args.verbose, keep_data=args.keep_data,
                                   hooks=campaign.hooks() if campaign else None))
     if campaign is not None and not result["faults"]["ok"]:

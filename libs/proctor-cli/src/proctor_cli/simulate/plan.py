@@ -34,7 +34,9 @@ class SimConfig:
     cheaters: int | None = None  # default: a fifth of the candidates, at least one
     seed: int = 7
     minutes: float = 90.0  # the exam's real duration (compressed by speed)
-    segment_s: int = 2
+    segment_s: int = 2  # the desktop camera's segments (the server announces these lengths: media-ingest's
+    phone_segment_s: int = 4  # SEGMENT_S_* settings are set from here)
+    screen_segment_s: int = 10
     questions: int = 8
     drop_share: float = 0.1  # candidates who lose the network for a while during the exam
 

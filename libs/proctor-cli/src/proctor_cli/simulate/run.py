@@ -107,6 +107,10 @@ class Simulation:
         # candidates behind one NAT) are lifted; the per-candidate ones stay
         env["exam-session"]["BIND_ATTEMPTS_PER_MINUTE"] = "1000000"
         env["auth-face"]["PRELOGIN_PER_ADDRESS_PER_MINUTE"] = "1000000"
+        # the segment lengths media-ingest announces, which the studio renders
+        env["media-ingest"].update({"SEGMENT_S_DESKTOP_CAMERA": str(cfg.segment_s),
+                                    "SEGMENT_S_PHONE_EVIDENCE": str(cfg.phone_segment_s),
+                                    "SEGMENT_S_DESKTOP_SCREEN": str(cfg.screen_segment_s)})
         self.stack = LocalStack(self.infra, extra_env={"LOG_LEVEL": "WARNING", "SWEEP_INTERVAL_S": "0.5"},
                                 service_env=env,
                                 databases=self.databases, storage_url=self.storage.as_uri(),
@@ -139,7 +143,7 @@ class Simulation:
         cache = self.infra.state / "cache"
         self.src = await asyncio.to_thread(sources, cache)
         demo = await asyncio.to_thread(demo_media.sources, cache)
-        self.media = StudioMedia(self.src, self.cfg.segment_s, demo)
+        self.media = StudioMedia(self.src, self.cfg, demo, cache)
         self.repertoires = await asyncio.to_thread(self._repertoires, cache)
         self.log("media", f"sources: {self.src.origin}; liveness repertoires: "
                  + ", ".join(f"{k}={sorted(r.moves) if r.neutral else 'none'}" for k, r in self.repertoires.items()))

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from proctor.common.v1 import common_pb2 as c
+from proctor_cli import demo_media
 from proctor_cli.simulate import plan
 from proctor_cli.simulate.media import Sources
 
@@ -15,13 +17,20 @@ from proctor_cli.simulate.media import Sources
 class StudioMedia:
     """The segments the candidates' devices record (see ``media``)."""
 
-    def __init__(self, src: Sources, segment_s: int, demo: dict[int, tuple[c.MediaFormat, list[bytes]]]) -> None:
-        self.src, self.segment_s = src, segment_s
-        self.h264, self.screen = demo[c.STREAM_KIND_DESKTOP_SCREEN]
+    def __init__(self, src: Sources, cfg: plan.SimConfig, demo: dict[int, tuple[c.MediaFormat, list[bytes]]],
+                 cache: Path) -> None:
+        self.src, self.segment_s = src, cfg.segment_s
+        self.h264, _ = demo[c.STREAM_KIND_DESKTOP_SCREEN]
+        self.screen = demo_media.screen_segments(cache, cfg.screen_segment_s)
         self.vp9, self.scan = demo[c.STREAM_KIND_PHONE_ROOM_SCAN]
+        # the segment length of each recording (what media-ingest announces for the kind)
+        self.seconds = {c.STREAM_KIND_DESKTOP_CAMERA: cfg.segment_s, c.STREAM_KIND_DESKTOP_SCREEN: cfg.screen_segment_s,
+                        c.STREAM_KIND_PHONE_EVIDENCE: cfg.phone_segment_s,
+                        c.STREAM_KIND_PHONE_ROOM_SCAN: demo_media.SEGMENT_S}
+        self.phone_s = cfg.phone_segment_s
 
     def phone(self, identity: Any) -> list[bytes]:
-        return self.src.phone(identity, self.segment_s)
+        return self.src.phone(identity, self.phone_s)
 
     def prepare(self, plans: list[plan.CandidatePlan]) -> None:
         for p in plans:

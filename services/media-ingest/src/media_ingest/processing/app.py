@@ -6,6 +6,7 @@ the same advisory lock) and health stays NOT_SERVING until it is done. No global
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -47,9 +48,23 @@ async def build(settings: WorkerSettings, clock: Callable[[], datetime] = utcnow
             await migrate(conn, MIGRATIONS_COMPONENT, load_migrations("media_ingest.migrations"))
         settings.work_dir.mkdir(parents=True, exist_ok=True)
         tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
+        tasks.append(asyncio.create_task(flush_playlists(), name="playlists"))
         log.info("media worker ready", extra={"storage": settings.storage.url, "concurrency": settings.concurrency})
 
+    async def flush_playlists() -> None:
+        while True:
+            await asyncio.sleep(max(0.5, settings.playlist_refresh_s / 2))
+            try:
+                await worker.flush()
+            except Exception:
+                log.exception("refreshing playlists failed; retried at the next round")
+
     async def stop() -> None:
+        for task in tasks:
+            if task.get_name() == "playlists":
+                task.cancel()
+        with contextlib.suppress(Exception):
+            await worker.flush(everything=True)  # what the consumer handled last is in the playlists
         await relay.stop(settings.shutdown_grace_s + 5)  # bounded; what is left is published at the next start
         await asyncio.gather(*tasks, return_exceptions=True)
         await producer.close()

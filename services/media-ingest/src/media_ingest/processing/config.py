@@ -56,6 +56,13 @@ class WorkerSettings(BaseServiceSettings):
     concurrency: int = Field(default=os.cpu_count() or 2, ge=1, le=64)
     # HLS EXT-X-TARGETDURATION of the review playlists (raised if a longer segment appears)
     playlist_target_duration_s: int = Field(default=10, ge=1, le=60)
+    # a stream's review playlist is rewritten at most this often while it records (every rewrite reads all its
+    # segments), and at once when the stream closes; 0 = after every segment
+    playlist_refresh_s: float = Field(default=10.0, ge=0, le=300)
+    # a JPEG thumbnail for the segment that starts each such stretch of a stream's timeline (the review
+    # strip); 0 = every segment. Every segment's first keyframe is still decoded (a segment whose video
+    # does not decode is unusable either way)
+    thumbnail_interval_s: float = Field(default=30.0, ge=0, le=3600)
     # object keys of the review output: <prefix>/<sitting>/<candidate>/<stream>/...
     review_prefix: str = "review"
 

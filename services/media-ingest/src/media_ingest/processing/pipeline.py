@@ -31,10 +31,10 @@ class Outcome:
         return self.plan.action if self.normalised is not None else media.PROCESSING_ACTION_NONE
 
 
-def process_file(path: Path, expect: rules.Expectation, offset_s: float, out: Path, thumbnail: Path,
+def process_file(path: Path, expect: rules.Expectation, offset_s: float, out: Path, thumbnail: Path | None,
                  settings: MediaSettings) -> Outcome:
     """Validate ``path`` and, when usable, write the normalised segment at ``out`` (timestamps from
-    ``offset_s``) and its thumbnail."""
+    ``offset_s``) and its thumbnail (when ``thumbnail`` is given)."""
     info = rules.SegmentInfo(path.stat().st_size)
     plan = rules.Plan(rules.ABSENT, rules.ABSENT)
     try:

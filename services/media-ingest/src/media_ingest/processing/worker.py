@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import math
 import re
 import tempfile
 import time
@@ -92,6 +93,9 @@ class Worker:
         self.settings, self.store, self.pool, self.relay, self.clock = settings, store, pool, relay, clock
         self.media = settings.media
         self.executor = ThreadPoolExecutor(settings.concurrency, thread_name_prefix="media")
+        self._refreshed: dict[str, float] = {}  # stream id -> monotonic time of its last playlist refresh
+        self._dirty: set[str] = set()  # streams with segments not yet in their playlist
+        self._anchors: dict[str, datetime] = {}  # stream id -> its timeline's anchor (fixed once set)
 
     def close(self) -> None:
         self.executor.shutdown(wait=True)
@@ -123,7 +127,7 @@ class Worker:
                 metrics.SEGMENTS.labels("any", "duplicate").inc()
             else:
                 await self._process(e, ref)
-            await self.refresh(e.stream_id)
+            await self._refresh_soon(e.stream_id)
 
     async def on_stream(self, record: Record[media.MediaStreamEvent]) -> None:
         e = record.value
@@ -141,14 +145,18 @@ class Worker:
         started = time.perf_counter()
         times = capture_times(e)
         async with self.pool.connection() as conn:
-            await db.ensure_stream(conn, ref, *self.playlist(ref))
-            await conn.commit()
-            anchor = await self._anchor(conn, e, times)
+            anchor = self._anchors.get(e.stream_id)
+            if anchor is None:  # the stream's row and its anchor, once per stream (both never change after)
+                await db.ensure_stream(conn, ref, *self.playlist(ref))
+                await conn.commit()
+                anchor = self._anchors[e.stream_id] = await self._anchor(conn, e, times)
             previous_end = await db.previous_end(conn, e.stream_id, e.segment_index)
         offset = timeline.stream_offset(anchor, times.start)
         expect = rules.Expectation(e.declared_format, e.stream_kind, times.span_s, e.size_bytes)
         loop = asyncio.get_running_loop()
-        done = await loop.run_in_executor(self.executor, self._work, e, ref, expect, offset.total_seconds())
+        thumbnail = _thumbnail_due(offset.total_seconds(), times.span_s, self.settings.thumbnail_interval_s)
+        done = await loop.run_in_executor(self.executor, self._work, e, ref, expect, offset.total_seconds(),
+                                          thumbnail)
         outcome = done.outcome
         gap_s = (times.start - previous_end).total_seconds() if previous_end is not None else 0.0
         if rules.is_gap(gap_s, self.media):
@@ -178,7 +186,7 @@ class Worker:
             return await db.fix_anchor(conn, e.stream_id, anchor, source)
 
     def _work(self, e: media.MediaSegmentReceived, ref: db.StreamRef, expect: rules.Expectation,
-              offset_s: float) -> Processed:
+              offset_s: float, thumbnail: bool = True) -> Processed:
         """Blocking part, in the media thread pool: fetch, probe + normalise, store the outputs."""
         self.settings.work_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=self.settings.work_dir) as scratch:
@@ -189,7 +197,8 @@ class Worker:
                     raise ObjectMissing(f"no object at {e.object_uri}")
                 raw = raw or self.store.fetch(e.object_uri, tmp / "raw")
             cpu = time.thread_time()
-            outcome = process_file(raw, expect, offset_s, tmp / "segment.mp4", tmp / "thumbnail.jpg", self.media)
+            outcome = process_file(raw, expect, offset_s, tmp / "segment.mp4",
+                                   tmp / "thumbnail.jpg" if thumbnail else None, self.media)
             cpu = time.thread_time() - cpu
             if outcome.normalised is None:
                 return Processed(outcome, "", "", cpu)
@@ -231,10 +240,35 @@ class Worker:
             "processing_ms": row.processing_ms, "cpu_ms": row.cpu_ms})
 
     # --- the stream's playlist --------------------------------------------------------------
+    async def _refresh_soon(self, stream_id: str) -> None:
+        """After a segment: refresh now if the stream's playlist was not refreshed for
+        ``playlist_refresh_s``, otherwise leave it to ``flush`` (or to the stream's close)."""
+        last = self._refreshed.get(stream_id)
+        if last is None or time.monotonic() - last >= self.settings.playlist_refresh_s:
+            await self.refresh(stream_id)
+        else:
+            self._dirty.add(stream_id)
+
+    async def flush(self, everything: bool = False) -> int:
+        """Refresh the playlists left behind by ``_refresh_soon`` once their time came (all of them when
+        stopping); forget streams idle for an hour. Returns how many were refreshed."""
+        now = time.monotonic()
+        every = self.settings.playlist_refresh_s
+        due = [s for s in self._dirty if everything or now - self._refreshed.get(s, 0.0) >= every]
+        for stream_id in due:
+            with _db_errors():
+                await self.refresh(stream_id)
+        for stream_id in [s for s, t in self._refreshed.items() if now - t > 3600 and s not in self._dirty]:
+            del self._refreshed[stream_id]
+            self._anchors.pop(stream_id, None)
+        return len(due)
+
     async def refresh(self, stream_id: str) -> None:
         """Rewrite the stream's playlist if it changed; once the stream is closed and every one of
         its segments processed, finalise it (ENDLIST) and queue STREAM_STITCHED. Serialised per
         stream by the row lock."""
+        self._dirty.discard(stream_id)
+        self._refreshed[stream_id] = time.monotonic()
         async with self.pool.connection() as conn, conn.transaction():
             stream = await db.stream(conn, stream_id, lock=True)
             if stream is None or stream.stitched_at is not None:
@@ -265,6 +299,15 @@ class Worker:
             path = Path(scratch) / "playlist.m3u8"
             path.write_text(text, "utf-8")
             self.store.put_file(key, path, "application/vnd.apple.mpegurl")
+
+
+def _thumbnail_due(offset_s: float, span_s: float | None, interval_s: float) -> bool:
+    """Whether the segment at ``offset_s`` (lasting ``span_s``) starts a thumbnail stretch of the timeline:
+    the first segment, and the one in which each multiple of ``interval_s`` falls."""
+    if interval_s <= 0 or not span_s:
+        return True
+    mark = math.ceil((offset_s - 1e-6) / interval_s) * interval_s  # the first mark at or after the start
+    return mark < offset_s + span_s - 1e-6
 
 
 def _expected(stream: db.StreamRow) -> set[int]:

@@ -39,18 +39,20 @@ CLOSE_REASON_REPLACED: CloseReason
 CLOSE_REASON_STAFF: CloseReason
 
 class UploadLimits(_message.Message):
-    __slots__ = ("max_chunk_bytes", "max_segment_bytes", "max_stream_bytes", "max_inflight_chunks", "max_segments")
+    __slots__ = ("max_chunk_bytes", "max_segment_bytes", "max_stream_bytes", "max_inflight_chunks", "max_segments", "segment_duration")
     MAX_CHUNK_BYTES_FIELD_NUMBER: _ClassVar[int]
     MAX_SEGMENT_BYTES_FIELD_NUMBER: _ClassVar[int]
     MAX_STREAM_BYTES_FIELD_NUMBER: _ClassVar[int]
     MAX_INFLIGHT_CHUNKS_FIELD_NUMBER: _ClassVar[int]
     MAX_SEGMENTS_FIELD_NUMBER: _ClassVar[int]
+    SEGMENT_DURATION_FIELD_NUMBER: _ClassVar[int]
     max_chunk_bytes: int
     max_segment_bytes: int
     max_stream_bytes: int
     max_inflight_chunks: int
     max_segments: int
-    def __init__(self, max_chunk_bytes: _Optional[int] = ..., max_segment_bytes: _Optional[int] = ..., max_stream_bytes: _Optional[int] = ..., max_inflight_chunks: _Optional[int] = ..., max_segments: _Optional[int] = ...) -> None: ...
+    segment_duration: _duration_pb2.Duration
+    def __init__(self, max_chunk_bytes: _Optional[int] = ..., max_segment_bytes: _Optional[int] = ..., max_stream_bytes: _Optional[int] = ..., max_inflight_chunks: _Optional[int] = ..., max_segments: _Optional[int] = ..., segment_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class MediaStreamInfo(_message.Message):
     __slots__ = ("stream_id", "sitting_id", "candidate_id", "attempt_number", "kind", "format", "device_kind", "device_id", "state", "client_stream_key", "opened_at", "closed_at", "verified_at", "segments_complete", "contiguous_segments", "bytes_committed", "late", "upload_deadline", "last_activity_at", "chain_head", "problems")
