@@ -225,3 +225,31 @@ async def test_the_end_waits_for_the_segments_still_queued(service, kafka_bootst
     closed = [e for e in faces if e.change == incident_pb2.INCIDENT_CHANGE_CLOSED]
     assert closed and closed[0].incident.end_time.ToDatetime(UTC) <= end
     assert closed[0].incident.end_time.ToDatetime(UTC) > t0 + timedelta(seconds=SEGMENT_S * (len(files) - 2))
+
+
+async def test_a_focus_lost_in_progress_survives_a_restart(service, kafka_bootstrap):
+    """FOCUS_LOST reported, then the worker dies (a crash, or a rebalance while Kafka restarts) before the
+    window regains focus: the worker that takes over still knows focus was lost, and the incident opens when
+    FOCUS_GAINED arrives 8 s later (found by the fault campaign, where the old worker had not saved it)."""
+    start, _store, producer, _tmp = service
+    host = await start()
+    sitting, cid = f"s-{uuid.uuid4().hex[:6]}", "c4"
+    t0 = datetime(2026, 12, 1, 5, 0, tzinfo=UTC)
+
+    def sample(kind: int, seq: int, at: datetime) -> telemetry_pb2.ClientTelemetry:
+        return telemetry_pb2.ClientTelemetry(
+            meta=meta(sitting, cid, at), device_kind=common_pb2.DEVICE_KIND_DESKTOP, attempt_number=1, room_id="r7",
+            samples=[common_pb2.TelemetrySample(kind=kind, sequence=seq, server_time=ts(at))])
+
+    await producer.send(CLIENT_TELEMETRY.name, cid, sample(common_pb2.TELEMETRY_KIND_FOCUS_LOST, 1, t0))
+    await kafka_events(kafka_bootstrap, ANOMALY_STATE.name, anomaly_pb2.AnomalyStateSnapshot, sitting, 1)
+    await host.stop()
+    await start()
+    await producer.send(CLIENT_TELEMETRY.name, cid, sample(common_pb2.TELEMETRY_KIND_FOCUS_GAINED, 2,
+                                                           t0 + timedelta(seconds=8)))
+    events = await kafka_events(kafka_bootstrap, INCIDENTS.name, incident_pb2.IncidentEvent, sitting,
+                                lambda got: any(e.change == incident_pb2.INCIDENT_CHANGE_CLOSED for e in got),
+                                timeout_s=60)
+    focus = [e for e in events if e.incident.kind == common_pb2.INCIDENT_KIND_FOCUS_LOST]
+    assert focus and focus[0].change == incident_pb2.INCIDENT_CHANGE_OPENED
+    assert focus[0].incident.start_time.ToDatetime(UTC) == t0

@@ -477,6 +477,10 @@ class CandidateTracker:
             changes += m.close(at)
         return changes
 
+    def busy(self) -> bool:
+        """Some signal is pending or open: state that later input would not rebuild after a restore."""
+        return any(m.active for m in self._snapshot_machines())
+
     def _snapshot_machines(self) -> list[Machine]:
         return [*self.live[DESKTOP].all_machines(), *self.live[PHONE].machines.values(), *self.telemetry.values()]
 

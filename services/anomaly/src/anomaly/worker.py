@@ -84,6 +84,7 @@ class Watched:
     ended_at: datetime | None = None  # the exam is over for the candidate (finished, abandoned, ...)
     closed: bool = False  # its incidents were closed at the end
     saved_at: datetime | None = None  # media time of the last state snapshot published
+    saved_busy: bool = False  # a signal was pending or open in that snapshot
     progress: dict[str, StreamProgress] = field(default_factory=dict)  # stream id -> analysed so far
     touched: float = field(default_factory=time.monotonic)  # last event handled (eviction)
     # per stream kind, the last segments analysed: adaptive sampling may have to go back into them
@@ -255,11 +256,15 @@ class Anomaly:
                 w.closed = True
             await self._publish(w, changes)
             at = from_ts(ev.media_end_time) if ev.HasField("media_end_time") else datetime.now(UTC)
-            # the state is saved whenever an incident changed (a restored worker never re-opens or loses one)
-            # and otherwise every snapshot_interval_s of media: a worker restored from an older snapshot only
-            # re-learns the calm of the stream and the progress of runs that had not opened yet
-            if changes or w.saved_at is None or at - w.saved_at >= self.snapshot_interval or w.ended_at is not None:
+            # the state is saved (before this segment's offset is committed) whenever an incident changed or a
+            # signal is pending or open, or just stopped being: a restored worker never re-opens, loses or
+            # forgets one in progress; while everything is calm, every snapshot_interval_s of media (a worker
+            # restored from an older calm snapshot only re-learns the stream's calm)
+            busy = w.tracker.busy()
+            if (changes or busy or w.saved_busy or w.saved_at is None or at - w.saved_at >= self.snapshot_interval
+                    or w.ended_at is not None):
                 await self._save(w, at)
+                w.saved_busy = busy
         metrics.SEGMENTS.labels(kind, "analysed").inc()
         metrics.FRAMES.labels("sampled").inc(stats.sampled)
         metrics.FRAMES.labels("declined").inc(stats.skipped)
@@ -351,8 +356,11 @@ class Anomaly:
                 changes += w.tracker.on_telemetry(fact)
                 metrics.TELEMETRY.labels("handled").inc()
             await self._publish(w, changes)
-            if changes:
-                await self._save(w, datetime.now(UTC))
+            # telemetry is rare and its state (a focus lost, a second monitor, not yet long enough to open) is
+            # only in this tracker: saved before the offset is committed, so a worker that takes over (a
+            # crash, a rebalance while Kafka restarts) still knows it
+            await self._save(w, datetime.now(UTC))
+            w.saved_busy = w.tracker.busy()
 
     async def on_session(self, record: Record[session_pb2.SessionEvent]) -> None:
         ev = record.value
