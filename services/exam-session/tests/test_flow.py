@@ -25,6 +25,15 @@ def answer(option: str) -> pb.AnswerPayload:
     return pb.AnswerPayload(single_choice=option)
 
 
+async def one_candidate_in_exam(h) -> tuple[tuple[str, str], ...]:
+    """A one-candidate sitting; c0 walked to the waiting room 20 min before and entered at the start."""
+    await setup_sitting(h, candidates=1)
+    h.clock.move_to(START - timedelta(minutes=20))
+    md = await walk_to_waiting(h, "c0")
+    h.clock.move_to(START)
+    await h.stub.Enter(pb.EnterRequest(sitting_id=h.sitting_id, candidate_id="c0"), metadata=md)
+    return md
+
 async def test_a_candidate_walks_the_whole_sitting(harness, kafka_bootstrap):
     h = harness
     await setup_sitting(h, candidates=2)
@@ -248,11 +257,7 @@ async def test_bind_phone_is_rate_limited(harness):
 
 async def test_offline_answers_sync_with_skew_correction_and_flagging(harness):
     h = harness
-    await setup_sitting(h, candidates=1)
-    h.clock.move_to(START - timedelta(minutes=20))
-    md = await walk_to_waiting(h, "c0")
-    h.clock.move_to(START)
-    await h.stub.Enter(pb.EnterRequest(sitting_id=h.sitting_id, candidate_id="c0"), metadata=md)
+    md = await one_candidate_in_exam(h)
     # the client clock runs 5 minutes slow; heartbeats measure it
     skew = timedelta(minutes=5)
     for _ in range(3):
@@ -289,11 +294,7 @@ async def test_offline_answers_sync_with_skew_correction_and_flagging(harness):
 
 async def test_a_candidate_who_left_and_never_came_back_is_abandoned(harness, kafka_bootstrap):
     h = harness
-    await setup_sitting(h, candidates=1)
-    h.clock.move_to(START - timedelta(minutes=20))
-    md = await walk_to_waiting(h, "c0")
-    h.clock.move_to(START)
-    await h.stub.Enter(pb.EnterRequest(sitting_id=h.sitting_id, candidate_id="c0"), metadata=md)
+    await one_candidate_in_exam(h)
     h.clock.advance(minutes=10)
     await h.host.sweeper.sweep_once()  # heartbeats stopped at the start: offline incident
     h.clock.move_to(START + timedelta(minutes=90))
@@ -323,11 +324,7 @@ async def test_a_candidate_who_left_and_never_came_back_is_abandoned(harness, ka
 
 async def test_offline_then_back_closes_the_incident(harness, kafka_bootstrap):
     h = harness
-    await setup_sitting(h, candidates=1)
-    h.clock.move_to(START - timedelta(minutes=20))
-    md = await walk_to_waiting(h, "c0")
-    h.clock.move_to(START)
-    await h.stub.Enter(pb.EnterRequest(sitting_id=h.sitting_id, candidate_id="c0"), metadata=md)
+    md = await one_candidate_in_exam(h)
     h.clock.advance(minutes=5)
     await h.host.sweeper.sweep_once()
     await h.host.sweeper.sweep_once()  # idempotent: no second incident
@@ -443,11 +440,7 @@ async def test_a_restarted_replica_does_not_blame_candidates_for_its_own_silence
     from exam_session.metrics import SWEEP_ACTIONS
 
     h = harness
-    await setup_sitting(h, candidates=1)
-    h.clock.move_to(START - timedelta(minutes=20))
-    md = await walk_to_waiting(h, "c0")
-    h.clock.move_to(START)
-    await h.stub.Enter(pb.EnterRequest(sitting_id=h.sitting_id, candidate_id="c0"), metadata=md)
+    await one_candidate_in_exam(h)
     offline = SWEEP_ACTIONS.labels("desktop_offline")
     before = offline._value.get()
     h.clock.advance(minutes=10)  # silence while "the service was down": it starts listening now
