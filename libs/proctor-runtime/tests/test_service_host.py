@@ -4,6 +4,7 @@ import asyncio
 import urllib.request
 
 import grpc
+import psycopg
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
@@ -28,6 +29,8 @@ async def say(request: bytes, context) -> bytes:
         raise FailedPrecondition("ENTRY_CLOSED", "entry closed at 10:30", "截止进入时间已过")
     if request == b"bug":
         raise RuntimeError("secret internals")
+    if request == b"db-down":
+        raise psycopg.OperationalError("server closed the connection unexpectedly")
     claims = require_role(current_claims(), Role.CANDIDATE, Role.STAFF)
     return f"{claims.sub}:{request.decode()}".encode()
 
@@ -148,6 +151,16 @@ async def test_unexpected_exception_is_internal_without_internals(host):
     assert err.value.code() == grpc.StatusCode.INTERNAL
     assert "secret internals" not in (err.value.details() or "")
     assert "request id" in (err.value.details() or "")
+
+
+async def test_a_database_outage_is_unavailable_with_a_retry_hint(host):
+    """A call that loses its database connection (PostgreSQL crashed or fails over) is retryable."""
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await call(host, "Say", b"db-down", token())
+    assert err.value.code() == grpc.StatusCode.UNAVAILABLE
+    detail = detail_of(err.value)
+    assert detail.reason == "DATABASE_UNAVAILABLE" and detail.message_zh and detail.metadata["retry_after_ms"]
+    assert "server closed" not in (err.value.details() or "")
 
 
 async def test_server_streaming_errors_are_mapped_too(host):

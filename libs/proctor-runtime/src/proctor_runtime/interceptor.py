@@ -21,11 +21,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from typing import Any
 
 import grpc
+import psycopg
 from grpc.aio import AbortError
+from psycopg_pool import PoolTimeout
 
 from proctor_runtime import metrics
 from proctor_runtime.context import current_request_id, set_claims, set_request_id
-from proctor_runtime.errors import DomainError, InvalidArgument, Unauthenticated
+from proctor_runtime.errors import DomainError, InvalidArgument, Unauthenticated, Unavailable
 from proctor_runtime.tokens import TokenVerifier
 from proctor_runtime.validation import check_request
 
@@ -153,6 +155,12 @@ class _Method:
         if isinstance(exc, AbortError):
             raise exc
         request_id = current_request_id()
+        if isinstance(exc, psycopg.OperationalError | PoolTimeout):
+            # the database went away mid-call (a crash, a failover, a restart): a retryable UNAVAILABLE the
+            # clients back off on, not an INTERNAL error (the fault campaign crashes PostgreSQL mid-sitting)
+            log.warning("database unavailable in %s: %s", self.method, exc)
+            exc = Unavailable("DATABASE_UNAVAILABLE", "the service's database is unavailable; retry shortly",
+                              "服务暂时不可用，请稍后重试", {"retry_after_ms": "1000"})
         if isinstance(exc, DomainError):
             await context.abort(exc.code, exc.message, trailing_metadata=(
                 (ERROR_DETAIL_KEY, error_detail_bytes(exc, request_id)),))
