@@ -137,6 +137,18 @@ def test_mask_and_occlusion(monkeypatch, pack):
     assert kinds(changes, OPENED) == ["FACE_MASKED", "FACE_OCCLUDED", "GAZE_AWAY"]
 
 
+def test_the_gaze_of_a_covered_face_is_not_judged(monkeypatch, pack):
+    """A mask distorts the mesh's head pose: a masked face reading 35 deg of yaw is FACE_MASKED only; the same
+    pose uncovered is GAZE_AWAY (found by the simulation: GAZE_AWAY raised during every injected mask)."""
+    faces = {s: one_face(occlusion=0.8, yaw=35.0) for s in range(5, 14)}
+    faces.update({s: one_face(yaw=35.0) for s in range(25, 34)})
+    tracker, _ = scripted(monkeypatch, pack, faces)
+    changes, _ = run(tracker, range(0, 40))
+    assert kinds(changes, OPENED) == ["FACE_MASKED", "GAZE_AWAY"]
+    gaze = next(ch for ch in changes if kinds([ch]) == ["GAZE_AWAY"])
+    assert gaze.start >= T0 + timedelta(seconds=25)
+
+
 # ---------------------------------------------------------------------------------- identity
 
 

@@ -284,9 +284,16 @@ def judge_desktop(stats: FrameStats, faces: FaceSignals | None, cal: Calibration
         Observation(True, min(1.0, 0.6 + 0.1 * (n - 2)), max(0.5, faces.other_score), f"{n} faces in view",
                     {"face_count": str(n)})
         if n >= 2 else NORMAL)
-    out.update(_judge_cover(faces, active, pack))
-    out[c.INCIDENT_KIND_GAZE_AWAY] = judge_gaze(faces, cal, active.get(c.INCIDENT_KIND_GAZE_AWAY, False),
-                                                t.away_yaw, t.away_pitch, settings)
+    cover = _judge_cover(faces, active, pack)
+    out.update(cover)
+    if not faces.profile and any(cover[k].abnormal for k in (c.INCIDENT_KIND_FACE_MASKED,
+                                                             c.INCIDENT_KIND_FACE_OCCLUDED)):
+        # the head pose comes from the face mesh, which a mask or a hand over the face distorts: the gaze of a
+        # covered face is unknown (the cover is its own incident), a profile still counts (the detector's)
+        out[c.INCIDENT_KIND_GAZE_AWAY] = NONE
+    else:
+        out[c.INCIDENT_KIND_GAZE_AWAY] = judge_gaze(faces, cal, active.get(c.INCIDENT_KIND_GAZE_AWAY, False),
+                                                    t.away_yaw, t.away_pitch, settings)
     return out
 
 
