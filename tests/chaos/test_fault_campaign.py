@@ -10,7 +10,7 @@ import random
 
 import pytest
 
-from proctor_cli.simulate import SimConfig, Simulation, faults
+from proctor_cli.simulate import SimConfig, faults, simulate
 from proctor_runtime import topics
 from proctor_runtime.devinfra import KafkaBroker, PostgresCluster
 
@@ -30,13 +30,9 @@ async def test_every_fault_during_a_sitting_loses_nothing(kafka_broker, postgres
     monkeypatch.setenv("PROCTOR_SERVICE_PORT_BASE", str(random.randrange(23000, 26000, 200)))
     topics.ensure_topics(kafka_broker.settings.kafka_bootstrap, topics.new_topics())
     campaign = faults.FaultCampaign(faults.parse("all"), down_s=1.5)
-    sim = Simulation(SimConfig(candidates=4, cheaters=2, speed=60, seed=5, questions=6), hooks=campaign.hooks())
     try:
-        await sim.start()
-        await sim.run()
-        r = await sim.report()
+        r = await simulate(SimConfig(candidates=4, cheaters=2, speed=60, seed=5, questions=6), hooks=campaign.hooks())
     finally:
-        await sim.stop()
         # whatever happened, the shared infrastructure is left running for the tests after this one
         KafkaBroker(kafka_broker.settings).start()
         PostgresCluster(postgres.settings).start()

@@ -3,20 +3,16 @@ fuzzee c1 in the exam (q0 locked, q1 answered), c2 registered, witness c3 never 
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-import grpc
-from exam_harness import START, Clock, Harness, make_sitting, setup_sitting
+from exam_harness import START, Harness, make_sitting, serve, setup_sitting, shut
 from pydantic import SecretStr
 
-from exam_session.app import build
 from exam_session.config import Settings
 from proctor.common.v1 import common_pb2
 from proctor.exam.v1 import exam_session_pb2 as pb
-from proctor.exam.v1 import exam_session_pb2_grpc
 from proctor_runtime.devinfra import PostgresCluster
 from proctor_runtime.events import ts
 from proctor_runtime.testing.helpers import bearer
@@ -60,22 +56,13 @@ async def start_exam(postgres: PostgresCluster, kafka_bootstrap: str, extra_publ
         kafka_group_id=group, kafka_offset_reset="earliest", token_signing_key=SecretStr(keys["exam-session"][0]),
         token_public_keys=publics, sweep_interval_s=3600, shutdown_grace_s=1,
         bind_attempts_per_minute=1_000_000, help_messages_per_minute=1_000_000)
-    clock = Clock(START - timedelta(minutes=40))
-    host = await build(settings, clock)
-    await host.start()
-    async with asyncio.timeout(30):
-        await host.consumers[0].ready.wait()
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{host.port}")
-    h = Harness(exam_session_pb2_grpc.ExamSessionStub(channel), host, clock, TokenSigner(keys["auth-face"][0]),
-                TokenSigner(keys["admin"][0]))
-    h.channel = channel  # type: ignore[attr-defined]
+    h = await serve(settings, TokenSigner(keys["auth-face"][0]), TokenSigner(keys["admin"][0]))
     signers = {name: TokenSigner(signing) for name, (signing, _) in keys.items()}
     return ExamWorld(h, db, publics, signers, {})
 
 
 async def stop_exam(world: ExamWorld, postgres: PostgresCluster) -> None:
-    await world.h.channel.close()  # type: ignore[attr-defined]
-    await world.h.host.stop()  # type: ignore[attr-defined]
+    await shut(world.h)
     postgres.psql(f'DROP DATABASE IF EXISTS "{world.db}" WITH (FORCE)')
 
 

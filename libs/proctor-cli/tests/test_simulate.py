@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from proctor.common.v1 import common_pb2 as c
-from proctor_cli.simulate import SimConfig, Simulation, liveness, media, report
+from proctor_cli.simulate import SimConfig, liveness, media, report, simulate
 from proctor_cli.simulate.media import Identity
 from proctor_cli.simulate.plan import CandidatePlan, Drop, Injection
 from proctor_runtime import topics
@@ -86,13 +86,7 @@ async def test_short_sitting_report_invariants(kafka_broker, postgres, monkeypat
     monkeypatch.setenv("PROCTOR_SERVICE_PORT_BASE", str(random.randrange(23000, 26000, 200)))
     topics.ensure_topics(kafka_broker.settings.kafka_bootstrap, topics.new_topics())
     # speed 60: a 90-s exam, room for each cheater's camera and telemetry anomaly
-    sim = Simulation(SimConfig(candidates=4, cheaters=2, speed=60, seed=11, questions=6))
-    try:
-        await sim.start()
-        await sim.run()
-        r = await sim.report()
-    finally:
-        await sim.stop()
+    r = await simulate(SimConfig(candidates=4, cheaters=2, speed=60, seed=11, questions=6))
     assert all(key in r for key in REQUIRED), [k for k in REQUIRED if k not in r]
     assert not r["errors"] and not r["not_enrolled"] and not r["settle_timeout"]
     # every candidate sat the exam, answered, recorded, and ended UPLOADED

@@ -1,17 +1,12 @@
 """A real exam-session (in process) on the real PostgreSQL and Kafka, with a controllable clock."""
 
-import asyncio
 import uuid
-from datetime import timedelta
 
-import grpc
 import pytest
-from exam_harness import START, Clock, Harness
+from exam_harness import serve, shut
 from pydantic import SecretStr
 
-from exam_session.app import build
 from exam_session.config import Settings
-from proctor.exam.v1 import exam_session_pb2_grpc
 from proctor_runtime.testing.plugin import start_group_at_end
 from proctor_runtime.tokens import TokenSigner, generate_key
 from proctor_runtime.topics import MEDIA_STREAMS, ensure_topics, new_topics
@@ -31,16 +26,8 @@ async def harness(pg_dsn, kafka_bootstrap):
         token_signing_key=SecretStr(exam_signing),
         token_public_keys=",".join([auth_public, admin_public, exam_public]),
         sweep_interval_s=3600, shutdown_grace_s=1)
-    clock = Clock(START - timedelta(minutes=40))
-    host = await build(settings, clock)
-    await host.start()
-    async with asyncio.timeout(30):
-        await host.consumers[0].ready.wait()
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{host.port}")
-    h = Harness(exam_session_pb2_grpc.ExamSessionStub(channel), host, clock, TokenSigner(auth_signing),
-                TokenSigner(admin_signing))
+    h = await serve(settings, TokenSigner(auth_signing), TokenSigner(admin_signing))
     yield h
-    await channel.close()
-    await host.stop()
+    await shut(h)
 
 

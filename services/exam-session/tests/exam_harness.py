@@ -1,9 +1,14 @@
 """Helpers of the exam-session tests: a controllable clock, tokens, sitting specs, flow steps."""
 
+import asyncio
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import grpc
+
+from exam_session.app import build
+from exam_session.config import Settings
 from proctor.common.v1 import common_pb2
 from proctor.exam.v1 import exam_session_pb2 as pb
 from proctor.exam.v1 import exam_session_pb2_grpc
@@ -34,6 +39,7 @@ class Harness:
     auth_face: TokenSigner
     admin: TokenSigner
     sitting_id: str = field(default_factory=lambda: f"s-{uuid.uuid4().hex[:8]}")
+    channel: grpc.aio.Channel | None = None
 
     @property
     def logic(self):
@@ -99,3 +105,21 @@ async def walk_to_waiting(h: Harness, cid: str, device: str = "desk-1") -> tuple
     await h.stub.EnterWaitingRoom(pb.EnterWaitingRoomRequest(sitting_id=h.sitting_id, candidate_id=cid),
                                   metadata=md)
     return md
+
+
+async def serve(settings: Settings, auth_face: TokenSigner, admin: TokenSigner) -> Harness:
+    """exam-session built and started in this event loop with a test clock 40 minutes before START, its
+    consumer in its group, and a client channel to it (``shut`` closes both)."""
+    clock = Clock(START - timedelta(minutes=40))
+    host = await build(settings, clock)
+    await host.start()
+    async with asyncio.timeout(30):
+        await host.consumers[0].ready.wait()
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{host.port}")
+    return Harness(exam_session_pb2_grpc.ExamSessionStub(channel), host, clock, auth_face, admin, channel=channel)
+
+
+async def shut(h: Harness) -> None:
+    assert h.channel is not None
+    await h.channel.close()
+    await h.host.stop()  # type: ignore[attr-defined]

@@ -209,7 +209,7 @@ class Anomaly:
                                      str(change.change)).inc()
 
     async def _save(self, w: Watched, at: datetime) -> None:
-        w.saved_at = at
+        w.saved_at, w.saved_busy = at, w.tracker.busy()
         snapshot = w.tracker.snapshot()
         snapshot.meta.CopyFrom(meta(sitting_id=w.sitting_id, candidate_id=w.candidate_id, producer="anomaly",
                                     event_time=at))
@@ -260,11 +260,9 @@ class Anomaly:
             # signal is pending or open, or just stopped being: a restored worker never re-opens, loses or
             # forgets one in progress; while everything is calm, every snapshot_interval_s of media (a worker
             # restored from an older calm snapshot only re-learns the stream's calm)
-            busy = w.tracker.busy()
-            if (changes or busy or w.saved_busy or w.saved_at is None or at - w.saved_at >= self.snapshot_interval
-                    or w.ended_at is not None):
+            if (changes or w.tracker.busy() or w.saved_busy or w.saved_at is None
+                    or at - w.saved_at >= self.snapshot_interval or w.ended_at is not None):
                 await self._save(w, at)
-                w.saved_busy = busy
         metrics.SEGMENTS.labels(kind, "analysed").inc()
         metrics.FRAMES.labels("sampled").inc(stats.sampled)
         metrics.FRAMES.labels("declined").inc(stats.skipped)
@@ -360,7 +358,6 @@ class Anomaly:
             # only in this tracker: saved before the offset is committed, so a worker that takes over (a
             # crash, a rebalance while Kafka restarts) still knows it
             await self._save(w, datetime.now(UTC))
-            w.saved_busy = w.tracker.busy()
 
     async def on_session(self, record: Record[session_pb2.SessionEvent]) -> None:
         ev = record.value

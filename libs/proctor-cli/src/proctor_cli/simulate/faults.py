@@ -26,22 +26,21 @@ import asyncio
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import grpc
 
 from proctor.common.v1 import common_pb2 as c
+from proctor.exam.v1 import exam_session_pb2 as pb
 from proctor.media.v1 import media_ingest_pb2_grpc
 from proctor.notify.v1 import notify_pb2 as npb
 from proctor_cli.retry import retried
 from proctor_cli.simulate.cable import Cable
 from proctor_cli.simulate.candidate import Stubs, until
+from proctor_cli.simulate.run import Hooks, Simulation
 from proctor_runtime import channels
 from proctor_runtime.devinfra import KafkaBroker, PostgresCluster
 from proctor_runtime.tokens import Role
-
-if TYPE_CHECKING:
-    from proctor_cli.simulate.run import Hooks, Simulation
 
 KILLABLE = ["exam-session", "media-ingest", "media-worker", "anomaly", "notify", "auth-face"]
 FAULTS: dict[str, str] = {
@@ -83,8 +82,6 @@ class FaultCampaign:
     _channel: grpc.aio.Channel | None = None
 
     def hooks(self) -> Hooks:
-        from proctor_cli.simulate.run import Hooks
-
         return Hooks(before_sitting=[self.prepare], during=[self.inject_all], after_sitting=[self.check])
 
     # --- before the sitting: the candidate whose network will be cut ----------------------------------
@@ -186,8 +183,6 @@ async def _kill_service(sim: Simulation, name: str) -> None:
 
 
 async def _exam_state(sim: Simulation, cid: str) -> str:
-    from proctor.exam.v1 import exam_session_pb2 as pb
-
     status = await retried(lambda: sim.stubs.exam.GetCandidateState(pb.GetCandidateStateRequest(
         sitting_id=sim.sitting_id, candidate_id=cid), metadata=sim.staff))
     return c.CandidateState.Name(status.candidate.state).removeprefix("CANDIDATE_STATE_")
