@@ -13,7 +13,8 @@ from proctor_runtime.topics import MEDIA_STREAMS, ensure_topics, new_topics
 
 
 @pytest.fixture
-async def harness(pg_dsn, kafka_bootstrap):
+def exam_settings(pg_dsn, kafka_bootstrap) -> tuple[Settings, TokenSigner, TokenSigner]:
+    """The settings of a test exam-session and the auth-face and admin signers its tokens trust."""
     ensure_topics(kafka_bootstrap, new_topics())
     auth_signing, auth_public = generate_key("auth-face-1")
     admin_signing, admin_public = generate_key("admin-1")
@@ -26,7 +27,21 @@ async def harness(pg_dsn, kafka_bootstrap):
         token_signing_key=SecretStr(exam_signing),
         token_public_keys=",".join([auth_public, admin_public, exam_public]),
         sweep_interval_s=3600, shutdown_grace_s=1)
-    h = await serve(settings, TokenSigner(auth_signing), TokenSigner(admin_signing))
+    return settings, TokenSigner(auth_signing), TokenSigner(admin_signing)
+
+
+@pytest.fixture
+async def harness(exam_settings):
+    h = await serve(*exam_settings)
+    yield h
+    await shut(h)
+
+
+@pytest.fixture
+async def second_replica(exam_settings, harness):
+    """Another replica on the same database and clock, serving the harness's sitting."""
+    h = await serve(*exam_settings, clock=harness.clock)
+    h.sitting_id = harness.sitting_id
     yield h
     await shut(h)
 

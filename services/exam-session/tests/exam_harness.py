@@ -107,10 +107,11 @@ async def walk_to_waiting(h: Harness, cid: str, device: str = "desk-1") -> tuple
     return md
 
 
-async def serve(settings: Settings, auth_face: TokenSigner, admin: TokenSigner) -> Harness:
-    """exam-session built and started in this event loop with a test clock 40 minutes before START, its
-    consumer in its group, and a client channel to it (``shut`` closes both)."""
-    clock = Clock(START - timedelta(minutes=40))
+async def serve(settings: Settings, auth_face: TokenSigner, admin: TokenSigner, clock: Clock | None = None,
+                ) -> Harness:
+    """exam-session built and started in this event loop with a test clock (default: 40 minutes before
+    START), its consumer in its group, and a client channel to it (``shut`` closes both)."""
+    clock = clock or Clock(START - timedelta(minutes=40))
     host = await build(settings, clock)
     await host.start()
     async with asyncio.timeout(30):

@@ -75,8 +75,8 @@ async def migrate(conn: AsyncConnection, service: str, migrations: list[Migratio
 
 
 async def open_pool(dsn: str, min_size: int, max_size: int, name: str,
-                    timeout_s: float = 30.0) -> AsyncConnectionPool:
+                    timeout_s: float = 30.0, autocommit: bool = False) -> AsyncConnectionPool:
     pool = AsyncConnectionPool(dsn, min_size=min_size, max_size=max_size, name=name, open=False,
-                               kwargs={"application_name": name})
+                               kwargs={"application_name": name, "autocommit": autocommit})
     await pool.open(wait=True, timeout=timeout_s)
     return pool

@@ -29,11 +29,14 @@ async def build(settings: Settings, clock: Callable[[], datetime] = utcnow) -> S
     host.producers.append(producer)
     dsn = settings.database_url.get_secret_value()
     pool = await open_pool(dsn, settings.db_pool_min, settings.db_pool_max, settings.service_name)
+    # the batched answer statements are each their own transaction: autocommit connections
+    batch_pool = await open_pool(dsn, 1, settings.answer_batch_connections, f"{settings.service_name}-answers",
+                                 autocommit=True)
     relay = outbox.OutboxRelay(pool, producer)
     logic = ExamSessionLogic(settings, pool, producer, relay,
                              TokenSigner(settings.token_signing_key.get_secret_value()),
                              TokenVerifier.from_setting(settings.token_public_keys,
-                                                         lambda: clock().timestamp()), clock)
+                                                         lambda: clock().timestamp()), batch_pool, clock)
     host.add_servicer(exam_session_pb2_grpc.add_ExamSessionServicer_to_server, ExamSessionServicer(logic))
     host.consumers.append(ConsumerLoop(settings.kafka_bootstrap, settings.kafka_group_id,
                                        settings.service_name, events.subscriptions(logic), producer,
@@ -53,6 +56,8 @@ async def build(settings: Settings, clock: Callable[[], datetime] = utcnow) -> S
         await sweeper.stop()
         await relay.stop()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await logic.batcher.stop()
+        await batch_pool.close()
         await pool.close()
 
     host.start_hooks.append(start)

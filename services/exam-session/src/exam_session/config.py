@@ -26,3 +26,8 @@ class Settings(BaseServiceSettings):
     max_offline_ops: int = 1000
     max_import_batch: int = 5000
     max_telemetry_batch: int = 500
+    # the answering hot path (answer_batch.py): candidates remembered per replica (0 turns the hot path
+    # off), ops per batched statement, and batched statements in flight (= its own connections)
+    answer_memory_entries: int = 50_000
+    answer_batch_max: int = 64
+    answer_batch_connections: int = 1

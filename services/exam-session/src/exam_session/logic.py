@@ -14,20 +14,22 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from exam_session import access, convert, domain, store
 from exam_session import events as ev
+from exam_session.answer_batch import AnswerBatcher, Op, Seen, SeenCache
 from exam_session.config import Settings
 from exam_session.domain import Candidate, Sitting, State
-from exam_session.metrics import TRANSITIONS
+from exam_session.metrics import ANSWER_CALLS, TRANSITIONS
 from proctor.common.v1 import common_pb2
 from proctor.events.v1 import incident_pb2, messaging_pb2, session_pb2, telemetry_pb2
 from proctor.exam.v1 import exam_session_pb2 as pb
 from proctor_runtime import outbox, topics
-from proctor_runtime.errors import Aborted, AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
+from proctor_runtime.errors import Aborted, AlreadyExists, DomainError, FailedPrecondition, InvalidArgument, NotFound
 from proctor_runtime.events import meta, ts
 from proctor_runtime.kafka import EventProducer
 from proctor_runtime.outbox import Tx
@@ -35,6 +37,7 @@ from proctor_runtime.ratelimit import RateLimiter
 from proctor_runtime.tokens import Claims, Role, TokenSigner, TokenVerifier
 
 log = logging.getLogger(__name__)
+M = TypeVar("M", pb.SaveAnswerResponse, pb.AdvanceResponse)
 
 BIND_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L
 QR_PREFIX = "proctor-bind:v1:"
@@ -47,9 +50,11 @@ def utcnow() -> datetime:
 class ExamSessionLogic:
     def __init__(self, settings: Settings, pool: AsyncConnectionPool, producer: EventProducer,
                  relay: outbox.OutboxRelay, signer: TokenSigner, verifier: TokenVerifier,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 batch_pool: AsyncConnectionPool, clock: Callable[[], datetime] = utcnow) -> None:
         self.settings = settings
         self.pool = pool
+        self.seen = SeenCache(settings.answer_memory_entries)
+        self.batcher = AnswerBatcher(batch_pool, settings.answer_batch_max, settings.answer_batch_connections)
         self.producer = producer
         self.relay = relay
         self.signer = signer
@@ -492,71 +497,128 @@ class ExamSessionLogic:
             return await self._load_current(t.conn, s, row.candidate, now)
 
     @asynccontextmanager
-    async def answering(self, claims: Claims | None, sitting_id: str, candidate_id: str, client_request_id: str,
-                        ) -> AsyncIterator[tuple[Tx, Sitting, Candidate, tuple[str, bytes] | None,
+    async def answering(self, checked: Claims, sitting_id: str, candidate_id: str, client_request_id: str,
+                        ) -> AsyncIterator[tuple[Tx, Candidate, tuple[str, bytes] | None,
                                                  dict[int, store.AnswerRow]]]:
-        """The hot path: authorise, then lock the candidate and read what answering needs at once."""
-        checked = access.own_target(claims, sitting_id, candidate_id)
-        _, s = await self.sitting(sitting_id)
+        """The general answering path: lock the candidate and read what answering needs at once."""
         async with self.tx() as t:
             row, stored, answers = await store.lock_for_answering(t.conn, sitting_id, candidate_id,
                                                                   client_request_id)
             access.device_matches(checked, row.candidate)
-            yield t, s, row.candidate, stored, answers
+            yield t, row.candidate, stored, answers
+
+    async def _batched(self, checked: Claims, s: Sitting, candidate_id: str,
+                       decide: Callable[[Seen], tuple[M, Op | None]], response: type[M], kind: str,
+                       ) -> M | None:
+        """The answering hot path: decide from what this replica remembers of the candidate and write
+        in a batch. None when the general path must answer (nothing remembered, a rule refused on the
+        remembered state, or the remembered state was out of date)."""
+        seen = self.seen.get(s.sitting_id, candidate_id)
+        if seen is None:
+            ANSWER_CALLS.labels("general").inc()
+            return None
+        try:
+            access.device_matches(checked, seen.candidate)
+            out, op = decide(seen)
+        except (DomainError, _NotRemembered):
+            ANSWER_CALLS.labels("general").inc()
+            return None
+        if op is None:
+            ANSWER_CALLS.labels("general").inc()
+            return None
+        result = await self.batcher.submit(s.sitting_id, op)
+        if result.stored is not None:
+            return _replay(response, result.stored, kind)
+        if not result.applied:
+            self.seen.forget(s.sitting_id, candidate_id)
+            return None
+        self.seen.put(seen.after(op, result.following, following_known=True))
+        return out
+
+    def _decide_save(self, s: Sitting, seen: Seen, req: pb.SaveAnswerRequest, answer: domain.Answer,
+                     raw: bytes | None, now: datetime) -> tuple[pb.SaveAnswerResponse, Op]:
+        c = seen.candidate
+        domain.check_answering(c, now)
+        q = domain.check_current(s, c, req.question_id)
+        domain.validate_answer(s, q, answer, len(raw or b""))
+        revision = max(seen.revision, 0) + 1
+        out = pb.SaveAnswerResponse(question_id=q.question_id, revision=revision, saved_at=ts(now))
+        return out, Op(candidate=c, question_id=q.question_id, client_request_id=req.client_request_id,
+                       kind="save", response=out.SerializeToString(), expect_revision=seen.revision,
+                       answer=raw, revision=revision, keep=False, next_index=None, now=now,
+                       client_time=_client_time(req))
+
+    def _decide_advance(self, s: Sitting, seen: Seen, req: pb.AdvanceRequest, now: datetime,
+                        ) -> tuple[pb.AdvanceResponse, Op | None]:
+        """The advance, or (no op) the answer to a repeated advance from a question already left."""
+        c = seen.candidate
+        domain.check_answering(c, now)
+        index = s.question_index(req.from_question_id)
+        if index < c.current_index:  # already advanced from it: same result
+            if seen.revision >= 0 and seen.current_row is None:
+                raise _NotRemembered  # the response shows the current answer: read it
+            return pb.AdvanceResponse(locked_question_id=req.from_question_id, duplicate=True,
+                                      current=self._current(s, c, now, seen.current_row)), None
+        next_index = domain.check_advance(s, c, req.from_question_id)
+        if seen.known_to < next_index:
+            raise _NotRemembered
+        q = s.questions[c.current_index]
+        keep = not req.HasField("final_answer")
+        raw, revision = None, max(seen.revision, 0)
+        if not keep:
+            answer, raw = convert.answer_from_proto(req.final_answer)
+            domain.validate_answer(s, q, answer, len(raw or b""))
+            revision += 1
+        moved = _with(c, current_index=next_index)
+        out = pb.AdvanceResponse(locked_question_id=q.question_id, locked_at=ts(now),
+                                 current=self._current(s, moved, now, seen.ahead.get(next_index)))
+        return out, Op(candidate=c, question_id=q.question_id, client_request_id=req.client_request_id,
+                       kind="advance", response=out.SerializeToString(), expect_revision=seen.revision,
+                       answer=raw, revision=revision, keep=keep, next_index=next_index, now=now,
+                       client_time=_client_time(req))
 
     async def save_answer(self, claims: Claims | None, req: pb.SaveAnswerRequest) -> pb.SaveAnswerResponse:
         now = self.clock()
         answer, raw = convert.answer_from_proto(req.answer)
-        async with self.answering(claims, req.sitting_id, req.candidate_id, req.client_request_id) as (
-                t, s, c, stored, answers):
-            if stored is not None:
-                replay = pb.SaveAnswerResponse.FromString(_same_kind(stored, "save"))
-                replay.duplicate = True
-                return replay
-            domain.check_answering(c, now)
-            q = domain.check_current(s, c, req.question_id)
-            domain.validate_answer(s, q, answer, len(raw or b""))
-            previous = answers.get(c.current_index)
-            revision = (previous.revision if previous else 0) + 1
-            out = pb.SaveAnswerResponse(question_id=q.question_id, revision=revision, saved_at=ts(now))
-            client_time = req.client_time.ToDatetime(UTC) if req.HasField("client_time") else None
-            await store.write_answering(
-                t.conn, c, index=c.current_index, question_id=q.question_id, answer=raw, revision=revision,
-                now=now, client_time=client_time, lock=False, keep_answer=False, next_index=None,
-                client_request_id=req.client_request_id, kind="save", response=out.SerializeToString())
-        return out
+        checked = access.own_target(claims, req.sitting_id, req.candidate_id)
+        _, s = await self.sitting(req.sitting_id)
+
+        def decide(seen: Seen) -> tuple[pb.SaveAnswerResponse, Op]:
+            return self._decide_save(s, seen, req, answer, raw, now)
+
+        batched = await self._batched(checked, s, req.candidate_id, decide, pb.SaveAnswerResponse, "save")
+        if batched is not None:
+            return batched
+        return await self._answer_generally(checked, s, req.candidate_id, req.client_request_id, decide,
+                                            pb.SaveAnswerResponse, "save")
 
     async def advance(self, claims: Claims | None, req: pb.AdvanceRequest) -> pb.AdvanceResponse:
         now = self.clock()
-        async with self.answering(claims, req.sitting_id, req.candidate_id, req.client_request_id) as (
-                t, s, c, stored, answers):
+        checked = access.own_target(claims, req.sitting_id, req.candidate_id)
+        _, s = await self.sitting(req.sitting_id)
+
+        def decide(seen: Seen) -> tuple[pb.AdvanceResponse, Op | None]:
+            return self._decide_advance(s, seen, req, now)
+
+        batched = await self._batched(checked, s, req.candidate_id, decide, pb.AdvanceResponse, "advance")
+        if batched is not None:
+            return batched
+        return await self._answer_generally(checked, s, req.candidate_id, req.client_request_id, decide,
+                                            pb.AdvanceResponse, "advance")
+
+    async def _answer_generally(self, checked: Claims, s: Sitting, candidate_id: str, client_request_id: str,
+                                decide: Callable[[Seen], tuple[M, Op | None]], response: type[M], kind: str,
+                                ) -> M:
+        """The general path: under the candidate's row lock, replay a known request or decide and write."""
+        async with self.answering(checked, s.sitting_id, candidate_id, client_request_id) as (
+                t, c, stored, answers):
             if stored is not None:
-                replay = pb.AdvanceResponse.FromString(_same_kind(stored, "advance"))
-                replay.duplicate = True
-                return replay
-            domain.check_answering(c, now)
-            index = s.question_index(req.from_question_id)
-            if index < c.current_index:  # already advanced from it: same result
-                return pb.AdvanceResponse(locked_question_id=req.from_question_id, duplicate=True,
-                                          current=self._current(s, c, now, answers.get(c.current_index)))
-            next_index = domain.check_advance(s, c, req.from_question_id)
-            q = s.questions[c.current_index]
-            previous = answers.get(c.current_index)
-            keep = not req.HasField("final_answer")
-            raw = previous.answer if previous else None
-            revision = previous.revision if previous else 0
-            client_time = req.client_time.ToDatetime(UTC) if req.HasField("client_time") else None
-            if not keep:
-                answer, raw = convert.answer_from_proto(req.final_answer)
-                domain.validate_answer(s, q, answer, len(raw or b""))
-                revision += 1
-            moved = _with(c, current_index=next_index)
-            out = pb.AdvanceResponse(locked_question_id=q.question_id, locked_at=ts(now),
-                                     current=self._current(s, moved, now, answers.get(next_index)))
-            await store.write_answering(
-                t.conn, c, index=c.current_index, question_id=q.question_id, answer=raw, revision=revision,
-                now=now, client_time=client_time, lock=True, keep_answer=keep, next_index=next_index,
-                client_request_id=req.client_request_id, kind="advance", response=out.SerializeToString())
+                return _replay(response, stored, kind)
+            seen = Seen.of(c, answers, c.current_index + store.ANSWERS_AHEAD)
+            out, op = decide(seen)
+            if op is not None:
+                await store.write_answering(t.conn, op)
+        self.seen.put(seen.after(op) if op is not None else seen)
         return out
 
     async def sync_offline(self, claims: Claims | None, req: pb.SyncOfflineAnswersRequest,
@@ -887,6 +949,21 @@ def _same_kind(stored: tuple[str, bytes], kind: str) -> bytes:
         raise InvalidArgument("REQUEST_ID_REUSED", "client_request_id was already used for another call",
                               "请求编号已被其他操作使用", {"field": "client_request_id"})
     return stored[1]
+
+
+class _NotRemembered(Exception):
+    """The hot path does not know enough of the candidate to decide: the general path will."""
+
+
+def _replay(response: type[M], stored: tuple[str, bytes], kind: str) -> M:
+    """The stored response of an earlier call with the same client request id, marked duplicate."""
+    replay = response.FromString(_same_kind(stored, kind))
+    replay.duplicate = True  # type: ignore[attr-defined]
+    return replay
+
+
+def _client_time(req: pb.SaveAnswerRequest | pb.AdvanceRequest) -> datetime | None:
+    return req.client_time.ToDatetime(UTC) if req.HasField("client_time") else None
 
 
 def _code_hash(code: str) -> bytes:

@@ -11,7 +11,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from psycopg import AsyncConnection, sql
 from psycopg.rows import dict_row
@@ -19,7 +19,12 @@ from psycopg.rows import dict_row
 from exam_session.domain import Candidate, State
 from proctor_runtime.errors import FailedPrecondition, InvalidArgument, NotFound
 
+if TYPE_CHECKING:
+    from exam_session.answer_batch import Op
+
 PARTITIONED = ("candidates", "answers", "requests", "transitions")
+# the general answering path reads the answers of the current question and of this many after it
+ANSWERS_AHEAD = 2
 
 CANDIDATE_COLUMNS = (
     "sitting_id, candidate_id, display_name, room_id, state, state_since, state_version, "
@@ -416,7 +421,7 @@ async def lock_for_answering(conn: AsyncConnection, sitting_id: str, candidate_i
                              client_request_id: str) -> tuple[CandidateRow, tuple[str, bytes] | None,
                                                               dict[int, AnswerRow]]:
     """Lock the candidate and read, in the same statement, the stored response of
-    ``client_request_id`` and the answers of the current and the next question."""
+    ``client_request_id`` and the answers of the current question and the ``ANSWERS_AHEAD`` next."""
     async with conn.cursor(row_factory=dict_row, binary=True) as cur:
         await cur.execute(
             f"SELECT {', '.join('c.' + col.strip() for col in CANDIDATE_COLUMNS.split(','))},"
@@ -429,9 +434,9 @@ async def lock_for_answering(conn: AsyncConnection, sitting_id: str, candidate_i
             "  AND r.client_request_id = %s"
             " LEFT JOIN answers a ON a.sitting_id = c.sitting_id AND a.candidate_id = c.candidate_id"
             "  AND a.attempt_number = c.attempt_number"
-            "  AND a.question_index IN (c.current_index, c.current_index + 1)"
+            "  AND a.question_index BETWEEN c.current_index AND c.current_index + %s"
             " WHERE c.sitting_id = %s AND c.candidate_id = %s FOR UPDATE OF c",
-            (client_request_id, sitting_id, candidate_id))
+            (client_request_id, ANSWERS_AHEAD, sitting_id, candidate_id))
         rows = await cur.fetchall()
     if not rows:
         raise NotFound("CANDIDATE_NOT_FOUND", f"no candidate {candidate_id!r} in sitting {sitting_id!r}",
@@ -446,11 +451,9 @@ async def lock_for_answering(conn: AsyncConnection, sitting_id: str, candidate_i
     return _candidate(first), stored, answers
 
 
-async def write_answering(conn: AsyncConnection, c: Candidate, *, index: int, question_id: str,
-                          answer: bytes | None, revision: int, now: datetime, client_time: datetime | None,
-                          lock: bool, keep_answer: bool, next_index: int | None,
-                          client_request_id: str, kind: str, response: bytes) -> None:
+async def write_answering(conn: AsyncConnection, op: Op) -> None:
     """One statement: upsert the answer (or only lock it), move the position, store the response."""
+    c, lock = op.candidate, op.next_index is not None
     await conn.execute(
         "WITH a AS (INSERT INTO answers AS x (sitting_id, candidate_id, attempt_number, question_index,"
         "  question_id, answer, revision, saved_at, client_time, locked_at, source)"
@@ -468,6 +471,7 @@ async def write_answering(conn: AsyncConnection, c: Candidate, *, index: int, qu
         " r AS (INSERT INTO requests (sitting_id, candidate_id, client_request_id, kind, response)"
         "  SELECT %(s)s, %(c)s, %(rid)s, %(kind)s, %(resp)s WHERE %(rid)s <> '' RETURNING 1)"
         " SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM p), (SELECT count(*) FROM r)",
-        {"s": c.sitting_id, "c": c.candidate_id, "att": c.attempt_number, "i": index, "q": question_id,
-         "ans": answer, "rev": revision, "now": now, "ct": client_time, "lock": now if lock else None,
-         "keep": keep_answer, "next": next_index, "rid": client_request_id, "kind": kind, "resp": response})
+        {"s": c.sitting_id, "c": c.candidate_id, "att": c.attempt_number, "i": c.current_index,
+         "q": op.question_id, "ans": op.answer, "rev": op.revision, "now": op.now, "ct": op.client_time,
+         "lock": op.now if lock else None, "keep": op.keep, "next": op.next_index,
+         "rid": op.client_request_id, "kind": op.kind, "resp": op.response})

@@ -28,20 +28,18 @@ import random
 import shutil
 import subprocess
 import time
-import urllib.request
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import grpc
-from prometheus_client.parser import text_string_to_metric_families
 
 from proctor.auth.v1 import auth_face_pb2 as apb
 from proctor.auth.v1 import auth_face_pb2_grpc
 from proctor.common.v1 import common_pb2
 from proctor.events.v1 import anomaly_pb2, incident_pb2, media_pb2, meta_pb2, telemetry_pb2
-from proctor_cli.bench.common import TopicWatcher, bearer
+from proctor_cli.bench.common import TopicWatcher, bearer, scraped_counter
 from proctor_cli.local import LocalStack
 from proctor_runtime.devinfra import InfraSettings, repo_root
 from proctor_runtime.devinfra.keys import keyring
@@ -87,17 +85,8 @@ def clips(cache: Path, seconds: int) -> tuple[list[list[Path]], list[Path], str]
     return [_segments(moving, cache / "astronaut", seconds)], crowd, "skimage astronaut (moving crop)"
 
 
-def _counter(metrics_port: int, name: str, **labels: str) -> float:
-    """A counter of the process's own metrics endpoint, summed over the samples with ``labels``."""
-    with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5) as response:
-        text = response.read().decode()
-    return sum(sample.value for family in text_string_to_metric_families(text) if family.name == name
-               for sample in family.samples if sample.name.endswith("_total")
-               and all(sample.labels.get(k) == v for k, v in labels.items()))
-
-
 def _segments_analysed(metrics_port: int) -> float:
-    return _counter(metrics_port, "proctor_anomaly_segments", outcome="analysed", stream_kind="desktop_camera")
+    return scraped_counter(metrics_port, "proctor_anomaly_segments", outcome="analysed", stream_kind="desktop_camera")
 
 
 def _first_frame_jpeg(segment: Path) -> bytes:
@@ -180,7 +169,8 @@ async def _drive(infra: InfraSettings, auth: Any, anomaly: Any, sets: list[list[
     t0 = datetime.now(UTC) - timedelta(hours=1)
     # phase 1: throughput and CPU: every honest candidate's recording at once
     analysed0 = await asyncio.to_thread(_segments_analysed, anomaly.metrics_port)
-    declined0 = await asyncio.to_thread(_counter, anomaly.metrics_port, "proctor_anomaly_frames", stage="declined")
+    declined0 = await asyncio.to_thread(scraped_counter, anomaly.metrics_port, "proctor_anomaly_frames",
+                                        stage="declined")
     cpu0, auth0 = anomaly.cpu_seconds(), auth.cpu_seconds()
     started = time.monotonic()
     total_segments = 0
@@ -218,7 +208,8 @@ async def _drive(infra: InfraSettings, auth: Any, anomaly: Any, sets: list[list[
         await asyncio.sleep(0.5)  # watcher threads' `values` and the service's metrics endpoint
     wall = time.monotonic() - started
     anomaly_cpu, auth_cpu = anomaly.cpu_seconds() - cpu0, auth.cpu_seconds() - auth0
-    declined = await asyncio.to_thread(_counter, anomaly.metrics_port, "proctor_anomaly_frames", stage="declined")
+    declined = await asyncio.to_thread(scraped_counter, anomaly.metrics_port, "proctor_anomaly_frames",
+                                       stage="declined")
     frames = max((s.frames_analysed for s in watchers["state"].values), default=0)
     per_candidate: dict[str, int] = {}
     for s in watchers["state"].values:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from confluent_kafka import Consumer, TopicPartition
+from prometheus_client.parser import text_string_to_metric_families
 
 
 def bearer(token: str) -> tuple[tuple[str, str], ...]:
@@ -103,3 +105,12 @@ class TopicWatcher:
                 self.values.append(event)
                 self.times.setdefault(self.key(event), now)
         consumer.close()
+
+
+def scraped_counter(metrics_port: int, name: str, **labels: str) -> float:
+    """A counter of a local process's metrics endpoint, summed over the samples with ``labels``."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    return sum(sample.value for family in text_string_to_metric_families(text) if family.name == name
+               for sample in family.samples if sample.name.endswith("_total")
+               and all(sample.labels.get(k) == v for k, v in labels.items()))
