@@ -6,13 +6,14 @@ four round trips per call: begin, lock and read the candidate, write, commit. Th
 round trip for a whole batch of calls, in the manner of a group commit:
 
 * ``SeenCache`` remembers, per candidate, what the last answering call of this replica saw and
-  wrote (the candidate row and the answers of the current and following questions).
+  wrote (the candidate row, the revision of the current answer and the answer rows just ahead).
 * The logic decides a call from that memory with the same domain rules as the general path and
   builds the response, then hands the write to ``AnswerBatcher`` as an ``Op`` that carries what it
   expected: state, state version, attempt, position, end time and device of the candidate, and the
   revision of the current answer.
 * The batcher sends the ops queued meanwhile as one statement in its own implicit transaction. The
-  statement locks each candidate row (in candidate order, so batches never deadlock), writes only
+  statement locks each candidate row (in candidate order; a row locked by another transaction is
+  skipped and its op reported stale, so a batch never waits for anyone), writes only
   the ops whose candidate and answer are still exactly as expected, stores their responses for
   idempotent replay, and reports each op as applied, a duplicate (the client request id was used
   before: its stored response), or stale.
