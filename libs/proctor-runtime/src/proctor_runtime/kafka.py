@@ -408,6 +408,10 @@ class ConsumerLoop:
 
 
 
+_COORDINATOR_STARTING = (KafkaError.COORDINATOR_LOAD_IN_PROGRESS, KafkaError.COORDINATOR_NOT_AVAILABLE,
+                         KafkaError.NOT_COORDINATOR)
+
+
 def start_group_at_end(bootstrap: str, group_id: str, topics: list[str]) -> None:
     """Commit a new consumer group's offsets at the current end of ``topics``: a consumer started with
     that group sees exactly the messages produced from now on, none from before and none skipped
@@ -420,7 +424,17 @@ def start_group_at_end(bootstrap: str, group_id: str, topics: list[str]) -> None
         for topic in topics:
             for partition in metadata.topics[topic].partitions:
                 offsets.append(TopicPartition(topic, partition, _high_watermark(consumer, topic, partition)))
-        consumer.commit(offsets=offsets, asynchronous=False)
+        deadline = time.monotonic() + 30.0
+        while True:  # a broker that has just started answers COORDINATOR_LOAD_IN_PROGRESS for a while
+            try:
+                consumer.commit(offsets=offsets, asynchronous=False)
+                return
+            except KafkaException as exc:
+                error = exc.args[0]
+                waiting = error.retriable() or error.code() in _COORDINATOR_STARTING
+                if not waiting or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
     finally:
         consumer.close()
 

@@ -36,7 +36,7 @@ from typing import Any
 from psycopg_pool import AsyncConnectionPool
 
 from exam_session.domain import Candidate, State
-from exam_session.metrics import ANSWER_BATCH_SIZE, ANSWER_CALLS
+from exam_session.metrics import ANSWER_BATCH_SIZE, ANSWER_PATHS
 from exam_session.store import AnswerRow
 
 log = logging.getLogger(__name__)
@@ -292,8 +292,7 @@ class AnswerBatcher:
             self._in_flight -= 1
         ANSWER_BATCH_SIZE.observe(len(ops))
         for (_, future), result in zip(batch, results, strict=True):
-            ANSWER_CALLS.labels("batched" if result.applied else
-                                 "duplicate" if result.stored is not None else "stale").inc()
+            ANSWER_PATHS["batched" if result.applied else "duplicate" if result.stored is not None else "stale"].inc()
             if not future.done():
                 future.set_result(result)
         self._drain()

@@ -24,7 +24,7 @@ from exam_session import events as ev
 from exam_session.answer_batch import AnswerBatcher, Op, Seen, SeenCache
 from exam_session.config import Settings
 from exam_session.domain import Candidate, Sitting, State
-from exam_session.metrics import ANSWER_CALLS, TRANSITIONS
+from exam_session.metrics import ANSWER_PATHS, TRANSITIONS
 from proctor.common.v1 import common_pb2
 from proctor.events.v1 import incident_pb2, messaging_pb2, session_pb2, telemetry_pb2
 from proctor.exam.v1 import exam_session_pb2 as pb
@@ -508,27 +508,25 @@ class ExamSessionLogic:
             yield t, row.candidate, stored, answers
 
     async def _batched(self, checked: Claims, s: Sitting, candidate_id: str,
-                       decide: Callable[[Seen], tuple[M, Op | None]], response: type[M], kind: str,
-                       ) -> M | None:
+                       decide: Callable[[Seen], tuple[M, Op | None]], response: type[M]) -> M | None:
         """The answering hot path: decide from what this replica remembers of the candidate and write
         in a batch. None when the general path must answer (nothing remembered, a rule refused on the
         remembered state, or the remembered state was out of date)."""
         seen = self.seen.get(s.sitting_id, candidate_id)
         if seen is None:
-            ANSWER_CALLS.labels("general").inc()
+            ANSWER_PATHS["general"].inc()
             return None
         try:
             access.device_matches(checked, seen.candidate)
             out, op = decide(seen)
         except (DomainError, _NotRemembered):
-            ANSWER_CALLS.labels("general").inc()
-            return None
+            op = None
         if op is None:
-            ANSWER_CALLS.labels("general").inc()
+            ANSWER_PATHS["general"].inc()
             return None
         result = await self.batcher.submit(s.sitting_id, op)
         if result.stored is not None:
-            return _replay(response, result.stored, kind)
+            return _replay(response, result.stored)
         if not result.applied:
             self.seen.forget(s.sitting_id, candidate_id)
             return None
@@ -580,40 +578,36 @@ class ExamSessionLogic:
     async def save_answer(self, claims: Claims | None, req: pb.SaveAnswerRequest) -> pb.SaveAnswerResponse:
         now = self.clock()
         answer, raw = convert.answer_from_proto(req.answer)
-        checked = access.own_target(claims, req.sitting_id, req.candidate_id)
-        _, s = await self.sitting(req.sitting_id)
-
-        def decide(seen: Seen) -> tuple[pb.SaveAnswerResponse, Op]:
-            return self._decide_save(s, seen, req, answer, raw, now)
-
-        batched = await self._batched(checked, s, req.candidate_id, decide, pb.SaveAnswerResponse, "save")
-        if batched is not None:
-            return batched
-        return await self._answer_generally(checked, s, req.candidate_id, req.client_request_id, decide,
-                                            pb.SaveAnswerResponse, "save")
+        return await self._answer(claims, req, pb.SaveAnswerResponse,
+                                  lambda s, seen: self._decide_save(s, seen, req, answer, raw, now))
 
     async def advance(self, claims: Claims | None, req: pb.AdvanceRequest) -> pb.AdvanceResponse:
         now = self.clock()
+        return await self._answer(claims, req, pb.AdvanceResponse,
+                                  lambda s, seen: self._decide_advance(s, seen, req, now))
+
+    async def _answer(self, claims: Claims | None, req: pb.SaveAnswerRequest | pb.AdvanceRequest,
+                      response: type[M], decide: Callable[[Sitting, Seen], tuple[M, Op | None]]) -> M:
+        """A save or an advance: batched from memory when possible, else on the general path."""
         checked = access.own_target(claims, req.sitting_id, req.candidate_id)
         _, s = await self.sitting(req.sitting_id)
 
-        def decide(seen: Seen) -> tuple[pb.AdvanceResponse, Op | None]:
-            return self._decide_advance(s, seen, req, now)
+        def decide_here(seen: Seen) -> tuple[M, Op | None]:
+            return decide(s, seen)
 
-        batched = await self._batched(checked, s, req.candidate_id, decide, pb.AdvanceResponse, "advance")
+        batched = await self._batched(checked, s, req.candidate_id, decide_here, response)
         if batched is not None:
             return batched
-        return await self._answer_generally(checked, s, req.candidate_id, req.client_request_id, decide,
-                                            pb.AdvanceResponse, "advance")
+        return await self._answer_generally(checked, s, req.candidate_id, req.client_request_id, decide_here,
+                                            response)
 
     async def _answer_generally(self, checked: Claims, s: Sitting, candidate_id: str, client_request_id: str,
-                                decide: Callable[[Seen], tuple[M, Op | None]], response: type[M], kind: str,
-                                ) -> M:
+                                decide: Callable[[Seen], tuple[M, Op | None]], response: type[M]) -> M:
         """The general path: under the candidate's row lock, replay a known request or decide and write."""
         async with self.answering(checked, s.sitting_id, candidate_id, client_request_id) as (
                 t, c, stored, answers):
             if stored is not None:
-                return _replay(response, stored, kind)
+                return _replay(response, stored)
             seen = Seen.of(c, answers, c.current_index + store.ANSWERS_AHEAD)
             out, op = decide(seen)
             if op is not None:
@@ -955,8 +949,9 @@ class _NotRemembered(Exception):
     """The hot path does not know enough of the candidate to decide: the general path will."""
 
 
-def _replay(response: type[M], stored: tuple[str, bytes], kind: str) -> M:
+def _replay(response: type[M], stored: tuple[str, bytes]) -> M:
     """The stored response of an earlier call with the same client request id, marked duplicate."""
+    kind = "save" if response is pb.SaveAnswerResponse else "advance"  # the kind Op.kind stored
     replay = response.FromString(_same_kind(stored, kind))
     replay.duplicate = True  # type: ignore[attr-defined]
     return replay

@@ -13,5 +13,6 @@ ANSWER_CALLS = Counter("proctor_exam_answer_calls_total",
                        "SaveAnswer/Advance calls by how they were written: batched (one statement for many "
                        "candidates), duplicate (replayed), stale (memory out of date: general path), general "
                        "(nothing remembered, or a rule refused: general path)", ["path"])
+ANSWER_PATHS = {path: ANSWER_CALLS.labels(path) for path in ("batched", "duplicate", "stale", "general")}
 ANSWER_BATCH_SIZE = Histogram("proctor_exam_answer_batch_size", "Ops per batched answer statement",
                               buckets=(1, 2, 4, 8, 16, 32, 64, 128))
