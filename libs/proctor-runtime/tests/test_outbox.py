@@ -96,3 +96,16 @@ async def test_two_relays_never_publish_the_same_row_twice(pool, kafka_bootstrap
     await asyncio.gather(*tasks)
     await producer.close()
     assert got == [str(i) for i in range(200)]
+
+
+async def test_add_many_writes_in_chunks_and_keeps_the_callers_order(pool, monkeypatch):
+    monkeypatch.setattr(outbox, "ADD_CHUNK", 7)
+    async with pool.connection() as conn, conn.transaction():
+        first = (await (await conn.execute("SELECT coalesce(max(id), 0) FROM outbox")).fetchone())[0]
+        await outbox.add_many(conn, [("t-order", f"k{i}", StringValue(value=str(i))) for i in range(20)])
+        cur = await conn.execute("SELECT key, payload FROM outbox WHERE id > %s AND topic = 't-order' ORDER BY id",
+                                 (first,))
+        rows = await cur.fetchall()
+        await conn.execute("DELETE FROM outbox WHERE topic = 't-order'")
+    assert [k for k, _ in rows] == [f"k{i}" for i in range(20)]
+    assert [StringValue.FromString(bytes(p)).value for _, p in rows] == [str(i) for i in range(20)]

@@ -157,3 +157,21 @@ async def test_concurrent_candidates_share_statements(harness):
     count_after, total_after = batches()
     assert total_after - total == 36
     assert count_after - count < 36  # some statements carried several candidates
+
+
+async def test_the_batch_array_literals_round_trip_through_postgresql(pg_dsn):
+    from datetime import UTC, datetime
+
+    from exam_session.answer_batch import _bools, _byteas, _ints, _texts, _times
+
+    texts = ["", "plain", 'a "quoted" word', "back\\slash\\", "{braces},commas", "NULL", " spaced ", "考生-7"]
+    blobs = [b"", b"\x00\xff\\\"{},", None, "答案".encode()]
+    ints = [0, -1, None, 2**40]
+    times = [datetime(2026, 11, 26, 13, 0, 0, 123456, tzinfo=UTC), None,
+             datetime(2026, 11, 26, 21, 0, tzinfo=UTC).astimezone()]
+    async with await psycopg.AsyncConnection.connect(pg_dsn) as conn:
+        cur = await conn.execute("SELECT %s::text[], %s::bytea[], %s::bigint[], %s::bool[], %s::timestamptz[]",
+                                 (_texts(texts), _byteas(blobs), _ints(ints), _bools([True, False]), _times(times)))
+        assert await cur.fetchone() == (texts, blobs, ints, [True, False], times)
+    with pytest.raises(ValueError):
+        _times([datetime(2026, 11, 26)])

@@ -29,11 +29,12 @@ def register(sub: Any) -> None:
     bench.add_argument("--messages", type=int, default=50_000, help="kafka-clients: messages")
     bench.add_argument("--candidates", type=int, default=None,
                        help="exam-session: simulated candidates (10,000); exam-session-scale: imported (1,000,000)")
-    bench.add_argument("--concurrency", type=int, default=48, help="exam-session: candidates in flight")
+    bench.add_argument("--concurrency", type=int, default=56, help="exam-session: candidates in flight")
     bench.add_argument("--questions", type=int, default=20, help="exam-session: questions per candidate")
     bench.add_argument("--expected-saves-per-s", type=float, default=1000.0,
                        help="exam-session: sizes the sitting's timeline so answering ends before the end")
-    bench.add_argument("--replicas", type=int, default=1, help="exam-session: service processes")
+    bench.add_argument("--replicas", type=int, default=2,
+                       help="exam-session: service processes (2: one per core of the 2-core target machine)")
     bench.add_argument("--streams", type=int, default=24, help="media-ingest: concurrent uploads")
     bench.add_argument("--segments", type=int, default=12, help="media-ingest: 4 s segments per stream")
     bench.add_argument("--chunk-kib", type=int, default=512, help="media-ingest: chunk size")

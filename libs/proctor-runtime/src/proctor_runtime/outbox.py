@@ -86,13 +86,22 @@ async def add(conn: AsyncConnection, topic: str, key: str, message: ProtoMessage
         (topic, key, message.SerializeToString(), message.DESCRIPTOR.full_name))
 
 
+ADD_CHUNK = 1000
+
+
+def _insert_rows_sql(count: int) -> str:
+    return "INSERT INTO outbox (topic, key, payload, proto_type) VALUES " + ", ".join(
+        ["(%s, %s, %s, %s)"] * count)
+
+
 async def add_many(conn: AsyncConnection, rows: Sequence[tuple[str, str, ProtoMessage]]) -> None:
-    if not rows:
-        return
-    async with conn.cursor() as cur:
-        await cur.executemany(
-            "INSERT INTO outbox (topic, key, payload, proto_type) VALUES (%s, %s, %s, %s)",
-            [(t, k, m.SerializeToString(), m.DESCRIPTOR.full_name) for t, k, m in rows])
+    """Queue events in one statement (one round trip); ids, hence publication order, follow ``rows``."""
+    for start in range(0, len(rows), ADD_CHUNK):  # PostgreSQL takes at most 65,535 parameters
+        chunk = rows[start:start + ADD_CHUNK]
+        params: list[object] = []
+        for topic, key, message in chunk:
+            params += (topic, key, message.SerializeToString(), message.DESCRIPTOR.full_name)
+        await conn.execute(_insert_rows_sql(len(chunk)), params)
 
 
 @dataclass

@@ -11,6 +11,7 @@ Both are the caller's mistake: INVALID_ARGUMENT FIELD_INVALID with the field pat
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Any
 
@@ -35,9 +36,15 @@ def _time_ok(full_name: str, value: Any) -> bool | None:
     return None
 
 
+@functools.cache
+def _is_map(field: FieldDescriptor) -> bool:
+    """Whether ``field`` is a map (asked for every field of every request: cached per descriptor)."""
+    return field.message_type is not None and bool(field.message_type.GetOptions().map_entry)
+
+
 def _values(field: FieldDescriptor, value: Any, path: str) -> Iterable[tuple[str, Any, FieldDescriptor]]:
     """(path, value, the value's field) for each value of a plain, repeated or map field; map keys too."""
-    if field.message_type is not None and field.message_type.GetOptions().map_entry:
+    if _is_map(field):
         key_field, value_field = field.message_type.fields_by_name["key"], field.message_type.fields_by_name["value"]
         for key, item in value.items():
             yield f"{path}[key]", key, key_field

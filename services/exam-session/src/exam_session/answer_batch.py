@@ -202,18 +202,49 @@ LEFT JOIN LATERAL (
 """
 
 
+def _literal(items: list[str | None]) -> str:
+    return "{" + ",".join("NULL" if x is None else x for x in items) + "}"
+
+
+def _texts(values: list[str]) -> str:
+    """A PostgreSQL array literal of text (every element quoted, backslash and quote escaped)."""
+    return _literal(['"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values])
+
+
+def _byteas(values: list[bytes | None]) -> str:
+    return _literal([None if v is None else '"\\\\x' + v.hex() + '"' for v in values])
+
+
+def _ints(values: list[int | None]) -> str:
+    return _literal([None if v is None else str(int(v)) for v in values])
+
+
+def _bools(values: list[bool]) -> str:
+    return _literal(["t" if v else "f" for v in values])
+
+
+def _times(values: list[datetime | None]) -> str:
+    for v in values:
+        if v is not None and v.tzinfo is None:
+            raise ValueError("answer batch times must be timezone-aware")
+    return _literal([None if v is None else '"' + v.isoformat() + '"' for v in values])
+
+
 def batch_params(sitting_id: str, ops: list[Op]) -> dict[str, Any]:
+    """The statement's parameters: one array literal per column, written here rather than by psycopg's
+    generic list adapter (which costs ~1 us per element in Python: 4x the whole batch's conversion)."""
+    cs = [op.candidate for op in ops]
     return {
         "s": sitting_id, "in_exam": int(State.IN_EXAM),
-        "cid": [op.candidate.candidate_id for op in ops], "rid": [op.client_request_id for op in ops],
-        "kind": [op.kind for op in ops], "resp": [op.response for op in ops],
-        "ver": [op.candidate.state_version for op in ops], "att": [op.candidate.attempt_number for op in ops],
-        "cur": [op.candidate.current_index for op in ops], "ends": [op.candidate.attempt_ends_at for op in ops],
-        "dev": [op.candidate.desktop_device_id for op in ops], "qid": [op.question_id for op in ops],
-        "xrev": [op.expect_revision for op in ops], "ans": [op.answer for op in ops],
-        "rev": [op.revision for op in ops], "keep": [op.keep for op in ops],
-        "nxt": [op.next_index for op in ops], "now": [op.now for op in ops],
-        "ct": [op.client_time for op in ops],
+        "cid": _texts([c.candidate_id for c in cs]), "rid": _texts([op.client_request_id for op in ops]),
+        "kind": _texts([op.kind for op in ops]), "resp": _byteas([op.response for op in ops]),
+        "ver": _ints([c.state_version for c in cs]), "att": _ints([c.attempt_number for c in cs]),
+        "cur": _ints([c.current_index for c in cs]), "ends": _times([c.attempt_ends_at for c in cs]),
+        "dev": _texts([c.desktop_device_id for c in cs]), "qid": _texts([op.question_id for op in ops]),
+        "xrev": _ints([op.expect_revision for op in ops]), "ans": _byteas([op.answer for op in ops]),
+        "rev": _ints([op.revision for op in ops]), "keep": _bools([op.keep for op in ops]),
+        "nxt": _ints([op.next_index for op in ops]), "now": _times([op.now for op in ops]),
+        "ct": _times([op.client_time for op in ops]),
     }
 
 

@@ -6,6 +6,7 @@ so one candidate's changes are serialised and their outbox events are ordered.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Sequence
@@ -220,28 +221,39 @@ async def upsert_candidates(conn: AsyncConnection, sitting_id: str, rows: Sequen
     return outcome
 
 
+_TRANSITION_INSERT = (
+    "INSERT INTO transitions (sitting_id, candidate_id, from_state, to_state, at, actor_kind,"
+    " actor_id, reason, note, attempt_number) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)")
+
+
+@functools.lru_cache(maxsize=512)
+def _update_sql(columns: tuple[str, ...], transition: bool) -> str:
+    """UPDATE of the given candidate columns (then, for a transition, its history row in the same
+    statement: one round trip). Cached: the same few column sets recur on every call."""
+    assignments = sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(k)) for k in columns)
+    update = sql.SQL("UPDATE candidates SET {} WHERE sitting_id = %s AND candidate_id = %s").format(
+        assignments).as_string(None)
+    return f"WITH u AS ({update} RETURNING 1) {_TRANSITION_INSERT}" if transition else update
+
+
 async def update_candidate(conn: AsyncConnection, c: Candidate, **changes: Any) -> None:
     """Write changed columns of a locked candidate row."""
     if not changes:
         return
-    assignments = sql.SQL(", ").join(
-        sql.SQL("{} = %s").format(sql.Identifier(k)) for k in changes)
-    await conn.execute(sql.SQL("UPDATE candidates SET {} WHERE sitting_id = %s AND candidate_id = %s")
-                       .format(assignments), (*changes.values(), c.sitting_id, c.candidate_id))
+    await conn.execute(_update_sql(tuple(changes), False), (*changes.values(), c.sitting_id, c.candidate_id))
 
 
 async def record_transition(conn: AsyncConnection, c: Candidate, to_state: State, now: datetime,
                             actor_kind: int, actor_id: str, reason: str, note: str = "",
                             **changes: Any) -> int:
-    """Move a locked candidate to ``to_state``; returns the new state version."""
+    """Move a locked candidate to ``to_state`` and record it in its history; returns the new state
+    version."""
     version = c.state_version + 1
-    await update_candidate(conn, c, state=int(to_state), state_since=now, state_version=version,
-                           **changes)
-    await conn.execute(
-        "INSERT INTO transitions (sitting_id, candidate_id, from_state, to_state, at, actor_kind,"
-        " actor_id, reason, note, attempt_number) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-        (c.sitting_id, c.candidate_id, int(c.state), int(to_state), now, actor_kind, actor_id,
-         reason, note, changes.get("attempt_number", c.attempt_number)))
+    changes = {"state": int(to_state), "state_since": now, "state_version": version, **changes}
+    await conn.execute(_update_sql(tuple(changes), True), (
+        *changes.values(), c.sitting_id, c.candidate_id,
+        c.sitting_id, c.candidate_id, int(c.state), int(to_state), now, actor_kind, actor_id, reason, note,
+        changes.get("attempt_number", c.attempt_number)))
     return version
 
 

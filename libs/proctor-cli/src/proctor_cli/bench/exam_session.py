@@ -114,8 +114,8 @@ async def _bounded(limit: int, coros: list[Any]) -> list[Any]:
     return await asyncio.gather(*(run(c) for c in coros))
 
 
-async def run(candidates: int = 10_000, concurrency: int = 48, questions: int = 20,
-              expected_saves_per_s: float = 1000.0, replicas: int = 1) -> dict[str, Any]:
+async def run(candidates: int = 10_000, concurrency: int = 56, questions: int = 20,
+              expected_saves_per_s: float = 1000.0, replicas: int = 2) -> dict[str, Any]:
     infra = InfraSettings()
     database = f"proctor_bench_{uuid.uuid4().hex[:8]}"
     # every simulated candidate binds from this one host: lift the per-address bind rate limit
