@@ -356,3 +356,25 @@ def test_open_store_picks_the_backend_from_the_url(tmp_path):
     assert isinstance(open_store(StorageSettings(url=(tmp_path / "m").as_uri())), FilesystemStore)
     with pytest.raises(ValueError, match="s3://"):
         open_store(StorageSettings(url="s3:///no-bucket"))
+
+
+def test_filesystem_paths_are_checked_without_leaving_the_root(tmp_path):
+    root = tmp_path / "store"
+    store = FilesystemStore(root)
+    assert store.key_of(store.uri("a/b c.seg")) == "a/b c.seg"
+    for key in ("../x", "a/../../x", "/etc/passwd", "", "."):
+        with pytest.raises(StorageError):
+            store.write(key, 0, b"x")
+    sibling = tmp_path / "store-other" / "a"  # shares the root's name as a prefix
+    for uri in (sibling.as_uri(), root.as_uri(), (root / ".." / "x").as_uri()):
+        with pytest.raises(StorageError):
+            store.key_of(uri)
+
+
+def test_a_filesystem_store_rooted_at_slash_reads_any_absolute_path(tmp_path):
+    (tmp_path / "f.jpg").write_bytes(b"jpeg")
+    store = FilesystemStore(Path("/"))  # how `proctor report` reads thumbnails named by file:// URIs
+    assert store.local_path((tmp_path / "f.jpg").as_uri()).read_bytes() == b"jpeg"
+    assert store.key_of("file:////etc//hosts") == "etc/hosts"
+    with pytest.raises(StorageError):
+        store.key_of("file:///")

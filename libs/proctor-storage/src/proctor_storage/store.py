@@ -12,7 +12,7 @@ import errno
 import hashlib
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import unquote, urlparse
@@ -91,10 +91,27 @@ class SegmentStore(Protocol):
 @dataclass
 class FilesystemStore:
     root: Path
+    _root: str = field(init=False, repr=False)
+    _prefix: str = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # The root is resolved once; an object's path is then checked lexically: a key or URI whose
+        # '..' would leave the root is refused without a system call per path component (``resolve``
+        # cost ~10 lstat calls per path, several paths per segment). The directory belongs to the
+        # service: links inside it are not part of the check.
+        self._root = str(self.root.resolve())
+        self._prefix = self._root.rstrip(os.sep) + os.sep  # "/" for a store rooted at "/"
+
+    def _inside(self, path: str) -> Path | None:
+        """``path`` normalised, if it names something strictly below the root."""
+        normal = os.path.normpath(path)
+        if normal.startswith("//"):  # POSIX normpath keeps a leading "//"; it names "/" all the same
+            normal = "/" + normal.lstrip("/")
+        return Path(normal) if normal.startswith(self._prefix) and len(normal) > len(self._prefix) else None
 
     def _path(self, key: str) -> Path:
-        path = (self.root / key).resolve()
-        if self.root.resolve() not in path.parents:
+        path = self._inside(str(Path(self._root) / key))
+        if path is None:
             raise StorageError(f"key escapes the storage root: {key!r}")
         return path
 
@@ -168,11 +185,10 @@ class FilesystemStore:
         parsed = urlparse(uri)
         if parsed.scheme != "file":
             raise StorageError(f"not a file:// URI: {uri!r}")
-        path = Path(unquote(parsed.path)).resolve()
-        root = self.root.resolve()
-        if root not in path.parents:
+        path = self._inside(unquote(parsed.path))
+        if path is None:
             raise StorageError(f"URI outside the storage root: {uri!r}")
-        return path.relative_to(root).as_posix()
+        return path.relative_to(self._root).as_posix()
 
     def put_file(self, key: str, path: Path, content_type: str = "application/octet-stream") -> str:
         final = self._path(key)
