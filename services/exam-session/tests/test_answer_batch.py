@@ -3,7 +3,7 @@ written in batches must answer exactly as the general path does, and fall back t
 memory is out of date (another replica, the clock, a locked row)."""
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import grpc
 import psycopg
@@ -11,6 +11,7 @@ import pytest
 from exam_harness import START, refused, setup_sitting, walk_to_waiting
 from prometheus_client import REGISTRY
 
+from exam_session.answer_batch import _bools, _byteas, _ints, _texts, _times
 from exam_session.metrics import ANSWER_CALLS
 from proctor.exam.v1 import exam_session_pb2 as pb
 
@@ -160,10 +161,6 @@ async def test_concurrent_candidates_share_statements(harness):
 
 
 async def test_the_batch_array_literals_round_trip_through_postgresql(pg_dsn):
-    from datetime import UTC, datetime
-
-    from exam_session.answer_batch import _bools, _byteas, _ints, _texts, _times
-
     texts = ["", "plain", 'a "quoted" word', "back\\slash\\", "{braces},commas", "NULL", " spaced ", "考生-7"]
     blobs = [b"", b"\x00\xff\\\"{},", None, "答案".encode()]
     ints = [0, -1, None, 2**40]

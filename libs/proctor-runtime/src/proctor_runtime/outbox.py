@@ -81,9 +81,7 @@ async def transaction(pool: AsyncConnectionPool, relay: OutboxRelay | None = Non
 
 async def add(conn: AsyncConnection, topic: str, key: str, message: ProtoMessage) -> None:
     """Queue an event inside the caller's transaction."""
-    await conn.execute(
-        "INSERT INTO outbox (topic, key, payload, proto_type) VALUES (%s, %s, %s, %s)",
-        (topic, key, message.SerializeToString(), message.DESCRIPTOR.full_name))
+    await add_many(conn, [(topic, key, message)])
 
 
 ADD_CHUNK = 1000

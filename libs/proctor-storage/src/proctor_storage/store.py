@@ -96,9 +96,9 @@ class FilesystemStore:
 
     def __post_init__(self) -> None:
         # The root is resolved once; an object's path is then checked lexically: a key or URI whose
-        # '..' would leave the root is refused without a system call per path component (``resolve``
-        # cost ~10 lstat calls per path, several paths per segment). The directory belongs to the
-        # service: links inside it are not part of the check.
+        # '..' would leave the root is refused without ``resolve``'s system call per path component
+        # (measured: ~50 us per path with ``resolve``, ~6.5 us lexically; several paths per segment).
+        # The directory belongs to the service: links inside it are not part of the check.
         self._root = str(self.root.resolve())
         self._prefix = self._root.rstrip(os.sep) + os.sep  # "/" for a store rooted at "/"
 
