@@ -17,16 +17,19 @@ from fuzz_settings import campaign
 from fuzz_tokens import bad_tokens
 from hypothesis import given
 from hypothesis import strategies as st
-from ingest_harness import segments_of, sitting, start_ingest, stop_ingest
+from ingest_harness import segments_of, sitting, start_ingest, still_jpeg, stop_ingest
 from media_support import chunk, committed_bytes, committed_bytes_match
 
 from media_ingest.grpc_api import SERVICE
+from media_ingest.stills import is_jpeg
 from proctor.common.v1 import common_pb2
 from proctor.media.v1 import media_ingest_pb2 as pb
+from proctor_runtime.events import ts
 from proctor_runtime.tokens import Claims, Role
 
 pytestmark = pytest.mark.infra
 SEGMENTS = segments_of(2, size=3000, seed="fuzz")
+JPEG = still_jpeg(quality=30)  # a real still (about 20 KB): mutations reach the per-still rules
 
 
 async def half_uploaded(ingest, who, key):
@@ -63,6 +66,8 @@ def _seeds(ingest):
                                      pb.UploadChunksRequest(chunk=chunk(stream, 1, 2000, s1.data[2000:], 3000,
                                                                         s1.sha256))],
             "AppendChunk": lambda: [pb.AppendChunkRequest(chunk=chunk(stream, 1, 1000, s1.data[1000:]))],
+            "SubmitStills": lambda: [pb.SubmitStillsRequest(stream_id=stream, stills=[
+                pb.Still(captured_at=ts(ingest.clock.now + timedelta(seconds=i)), jpeg=JPEG) for i in (1, 2)])],
             "CloseStream": lambda: [pb.CloseStreamRequest(stream_id=stream, segment_count=2, total_bytes=6000,
                                                           chain_head=b"\x01" * 32, reason=1)],
         }
@@ -112,6 +117,10 @@ async def target(postgres, kafka_bootstrap, tmp_path_factory):
         c2 = await ingest.candidate("c2", "desk-c2")
         opened = await ingest.open(c2, key="witness")
         stream = opened.stream.stream_id
+        still = pb.Still(captured_at=ts(ingest.clock.now), jpeg=JPEG)  # live stills while it records
+        reply = await ingest.stub.SubmitStills(pb.SubmitStillsRequest(stream_id=stream, stills=[still]),
+                                               metadata=c2.desktop)
+        assert reply.accepted == 1, reply
         uploader = ingest.uploader(c2.desktop, stream)
         await uploader.upload(SEGMENTS)
         closed = await uploader.close(SEGMENTS)
@@ -122,6 +131,7 @@ async def target(postgres, kafka_bootstrap, tmp_path_factory):
                snapshot=lambda: _snapshot(ingest, victim_stream, root), known_good=known_good, seeds=_seeds(ingest),
                owners=("fuzzee", "fuzzee_phone"))
     t.notes["victim_desktop"] = c0.desktop
+    t.notes["victim_anchor"] = ingest.clock.now  # the victim's stream was opened at this (unmoved) time
     t.baseline = await t.snapshot()
     yield t
     await close_fuzz_channel(channel)
@@ -182,6 +192,54 @@ async def test_owner_garbage_on_the_victims_stream_is_refused(target, kind, at, 
         outcome = await target.send("UploadChunks", f"owner:{label}", [f.SerializeToString() for f in frames], md)
         acks = [pb.UploadChunksResponse.FromString(r) for r in outcome.responses]
         assert not any(a.WhichOneof("frame") in ("chunk_ack", "segment_ack") for a in acks), (label, acks)
+
+
+STILL_GARBAGE = {"junk": (grpc.StatusCode.INVALID_ARGUMENT, "STILL_NOT_JPEG"),
+                 "truncated": (grpc.StatusCode.INVALID_ARGUMENT, "STILL_NOT_JPEG"),
+                 "too_large": (grpc.StatusCode.RESOURCE_EXHAUSTED, "STILL_TOO_LARGE"),
+                 "no_time": (grpc.StatusCode.INVALID_ARGUMENT, "STILL_TIME_INVALID"),
+                 "too_early": (grpc.StatusCode.INVALID_ARGUMENT, "STILL_TIME_INVALID"),
+                 "too_late": (grpc.StatusCode.INVALID_ARGUMENT, "STILL_TIME_INVALID"),
+                 "too_many": (grpc.StatusCode.INVALID_ARGUMENT, "TOO_MANY_STILLS")}
+
+
+def _bad_stills(kind: str, at: int, junk: bytes, anchor) -> list[pb.Still]:
+    """Stills the victim's own desktop might send by mistake, each batch invalid."""
+    when = ts(anchor + timedelta(seconds=1))
+    if kind == "junk":
+        return [pb.Still(captured_at=when, jpeg=b"\x00" + junk)]
+    if kind == "truncated":
+        cut = JPEG[:at % (len(JPEG) - 2)]
+        return [pb.Still(captured_at=when, jpeg=cut if not is_jpeg(cut) else b"")]
+    if kind == "too_large":
+        return [pb.Still(captured_at=when, jpeg=JPEG[:-2] + bytes(256 * 1024 + at % 1000) + b"\xff\xd9")]
+    if kind == "no_time":
+        return [pb.Still(jpeg=JPEG)]
+    if kind == "too_early":
+        return [pb.Still(captured_at=ts(anchor - timedelta(seconds=61 + at)), jpeg=JPEG)]
+    if kind == "too_late":
+        return [pb.Still(captured_at=ts(anchor + timedelta(hours=24, seconds=1 + at)), jpeg=JPEG)]
+    return [pb.Still(captured_at=when, jpeg=JPEG)] * (65 + at % 100)  # "too_many"
+
+
+@campaign(0.5)
+@given(kind=st.sampled_from(sorted(STILL_GARBAGE)), at=st.integers(0, 2**16), junk=st.binary(max_size=2048),
+       good_before=st.integers(0, 3))
+async def test_owner_garbage_stills_are_refused(target, kind, at, junk, good_before):
+    """The victim's own desktop sends broken live stills (after 0-3 good ones in the same call): the whole
+    call is refused with the precise reason of the broken one."""
+    anchor = target.notes["victim_anchor"]
+    good = [pb.Still(captured_at=ts(anchor + timedelta(seconds=i)), jpeg=JPEG) for i in range(good_before)]
+    req = pb.SubmitStillsRequest(stream_id=target.victim["stream_id"], stills=[*good, *_bad_stills(kind, at, junk,
+                                                                                                     anchor)])
+    code, reason = STILL_GARBAGE[kind]
+
+    def precise(outcome):
+        got = (outcome.code, outcome.detail.reason if outcome.detail else None)
+        return None if got == (code, reason) else f"{kind}: got {got}, not {(code, reason)}"
+
+    await target.send("SubmitStills", f"owner:{kind}", [req.SerializeToString()], target.notes["victim_desktop"],
+                      precise)
 
 
 async def test_regression_undecodable_message_in_a_client_stream(target):

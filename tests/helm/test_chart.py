@@ -204,7 +204,7 @@ def test_autoscaling_and_disruption_budgets(render: Render, values: tuple[Path, 
 def test_keda_max_replicas_cannot_exceed_partitions(helm: Path) -> None:
     result = helm_template(helm, sets=("services.anomaly.autoscaling.maxReplicas=13",))
     assert result.returncode != 0
-    assert "maxReplicas 13 exceeds the 12 partitions of proctor.media-segments-stored.v1" in result.stderr
+    assert "maxReplicas 13 exceeds the 12 partitions of proctor.media-stills.v1" in result.stderr
 
 
 def _allows(policy: dict[str, Any], direction: str, peer_component: str) -> bool:

@@ -139,6 +139,7 @@ def test_partitions_cover_every_consumer_pod_and_keep_anomaly_copartitioned() ->
         for reader in readers:
             assert result["services"][reader]["kafka_partitions"][topic] == count
     assert result["topics"]["proctor.anomaly-state.v1"] == result["topics"]["proctor.media-segments-stored.v1"]
+    assert result["topics"]["proctor.media-stills.v1"] == result["topics"]["proctor.media-segments-stored.v1"]
     small = cap.plan(10, f)["topics"]
     assert small == {t.name: t.partitions for t in ALL_TOPICS}
 

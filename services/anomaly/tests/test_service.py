@@ -8,7 +8,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
+from prometheus_client import REGISTRY
 from pydantic import SecretStr
 
 from anomaly.app import build
@@ -25,6 +28,7 @@ from proctor_runtime.topics import (
     CLIENT_TELEMETRY,
     INCIDENTS,
     MEDIA_SEGMENTS_STORED,
+    MEDIA_STILLS,
     SESSION_EVENTS,
     ensure_topics,
     new_topics,
@@ -73,7 +77,7 @@ async def service(kafka_bootstrap, tmp_path):
     ensure_topics(kafka_bootstrap, new_topics())
     group = f"anomaly-test-{uuid.uuid4().hex[:6]}"
     start_group_at_end(kafka_bootstrap, group, [MEDIA_SEGMENTS_STORED.name, CLIENT_TELEMETRY.name,
-                                                SESSION_EVENTS.name])
+                                                SESSION_EVENTS.name, MEDIA_STILLS.name])
     store = FilesystemStore(tmp_path / "objects")
     settings = Settings(kafka_bootstrap=kafka_bootstrap, kafka_group_id=group, kafka_offset_reset="earliest",
                         work_dir=tmp_path / "work", shutdown_grace_s=1, token_signing_key=SecretStr(""),
@@ -253,3 +257,74 @@ async def test_a_focus_lost_in_progress_survives_a_restart(service, kafka_bootst
     focus = [e for e in events if e.incident.kind == common_pb2.INCIDENT_KIND_FOCUS_LOST]
     assert focus and focus[0].change == incident_pb2.INCIDENT_CHANGE_OPENED
     assert focus[0].incident.start_time.ToDatetime(UTC) == t0
+
+
+def still_event(sitting: str, candidate: str, stream: str, at: datetime, offset: timedelta,
+                jpeg: bytes) -> media_pb2.MediaStill:
+    ms = int(at.timestamp() * 1000)
+    ev = media_pb2.MediaStill(meta=meta(sitting, candidate, at, f"{stream}:{ms}:still"), stream_id=stream,
+                              stream_kind=CAMERA, attempt_number=1, captured_at=ts(at), jpeg=jpeg,
+                              received_at=ts(datetime.now(UTC)), device_kind=common_pb2.DEVICE_KIND_DESKTOP)
+    ev.stream_offset.FromTimedelta(offset)
+    return ev
+
+
+def noisy_jpegs(image: Path, n: int) -> list[bytes]:
+    """``n`` webcam-like stills of a real photo: 640 px wide, a little sensor noise each."""
+    picture = cv2.imread(str(image))
+    h, w = picture.shape[:2]
+    picture = cv2.resize(picture, (640, round(h * 640 / w)), interpolation=cv2.INTER_AREA)
+    rng = np.random.default_rng(3)
+    out = []
+    for _ in range(n):
+        noisy = np.clip(picture + rng.normal(0, 3, picture.shape), 0, 255).astype(np.uint8)
+        out.append(cv2.imencode(".jpg", noisy, [cv2.IMWRITE_JPEG_QUALITY, 80])[1].tobytes())
+    return out
+
+
+async def test_live_stills_raise_incidents_and_their_segments_are_not_decoded_again(service, kafka_bootstrap):
+    """Stills in (one per second) -> MULTIPLE_FACES out, its evidence pointing at the stream; a stored segment
+    whose time the stills covered is not analysed again, one whose stills never came (a gap) is."""
+    start, store, producer, tmp = service
+    host = await start()
+    sitting, cid, stream = f"s-{uuid.uuid4().hex[:6]}", "c1", f"st-{uuid.uuid4().hex[:6]}"
+    t0 = datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
+    await producer.send(SESSION_EVENTS.name, cid, session_pb2.SessionEvent(
+        meta=meta(sitting, cid, t0), to_state=common_pb2.CANDIDATE_STATE_IN_EXAM, room_id="r7", attempt_number=1))
+    group = noisy_jpegs(IMAGES / "t1.jpg", 8)  # a 6-person group photo: other people on camera
+    for k, jpeg in enumerate(group):
+        await producer.send(MEDIA_STILLS.name, cid, still_event(
+            sitting, cid, stream, t0 + timedelta(seconds=k), timedelta(seconds=k), jpeg))
+    opened = await kafka_events(kafka_bootstrap, INCIDENTS.name, incident_pb2.IncidentEvent, sitting,
+                                lambda got: any(e.incident.kind == common_pb2.INCIDENT_KIND_MULTIPLE_FACES
+                                                for e in got), timeout_s=60)
+    tracker = host.logic.watched[(sitting, cid)].tracker
+    for _ in range(100):
+        if tracker.counters["frames_seen"] >= 8:
+            break
+        await asyncio.sleep(0.1)
+    assert tracker.counters["frames_seen"] == 8, dict(tracker.counters)
+    faces = next(e for e in opened if e.incident.kind == common_pb2.INCIDENT_KIND_MULTIPLE_FACES)
+    assert faces.change == incident_pb2.INCIDENT_CHANGE_OPENED
+    assert faces.incident.detected_at.ToDatetime(UTC) <= t0 + timedelta(seconds=8)
+    evidence = faces.incident.evidence[0]
+    assert evidence.segment_id == f"{stream}:still" and evidence.stream_id == stream
+    assert evidence.start_offset.ToTimedelta() <= timedelta(seconds=8)
+    thumb = store.local_path(evidence.thumbnail_uri)
+    assert thumb is not None and thumb.read_bytes()[:2] == b"\xff\xd8"
+    # the stored segments: 0-4 s and 4-8 s were covered by the stills; 8-12 s had none (stills lost)
+    def segments(outcome: str) -> float:
+        return REGISTRY.get_sample_value("proctor_anomaly_segments_total",
+                                         {"stream_kind": "desktop_camera", "outcome": outcome}) or 0.0
+
+    covered, analysed = segments("covered_by_stills"), segments("analysed")
+    files = still_segments(IMAGES / "t1.jpg", tmp / "group-segments", 12)
+    for i, f in enumerate(files):
+        uri = store.put_file(f"review/{stream}/{i:06d}.mp4", f, "video/mp4")
+        await producer.send(MEDIA_SEGMENTS_STORED.name, cid, stored_event(
+            sitting, cid, stream, i, uri, t0 + timedelta(seconds=SEGMENT_S * i), timedelta(seconds=SEGMENT_S * i)))
+    async with asyncio.timeout(60):
+        while segments("covered_by_stills") + segments("analysed") < covered + analysed + len(files):
+            await asyncio.sleep(0.2)
+    assert (segments("covered_by_stills") - covered, segments("analysed") - analysed) == (2, 1)
+    assert tracker.counters["frames_seen"] == 12, "the gap's 4 frames analysed from its segment, no others"

@@ -4,6 +4,7 @@ that ship with installed packages."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 
 import cv2
@@ -37,8 +38,8 @@ from proctor.events.v1 import incident_pb2
 
 OPENED, UPDATED, CLOSED = (incident_pb2.INCIDENT_CHANGE_OPENED, incident_pb2.INCIDENT_CHANGE_UPDATED,
                            incident_pb2.INCIDENT_CHANGE_CLOSED)
-NO_GATE = DetectorSettings(gate_max_reuse_s=0)
-EVERY_20_S = DetectorSettings(gate_max_reuse_s=0, identity_interval_s=20)
+NO_GATE = DetectorSettings(gate_max_reuse_s=0, identity_spread=False)
+EVERY_20_S = DetectorSettings(gate_max_reuse_s=0, identity_interval_s=20, identity_spread=False)
 
 
 @pytest.fixture(scope="module")
@@ -154,6 +155,23 @@ def test_the_gaze_of_a_covered_face_is_not_judged(monkeypatch, pack):
 
 def result(request, decision, distance=0.3):
     return IdentityResult(request=request, decision=decision, distance=distance, threshold=0.422, face_count=1)
+
+
+def test_candidates_starting_together_have_their_identity_checks_spread_over_the_interval(monkeypatch, pack):
+    """Every exam start: the first periodic check of each candidate comes at their own phase of the interval
+    (stable per candidate) after their first face, then every interval; never later than one interval."""
+    monkeypatch.setattr(tracker_module, "analyse_faces", Script({}, one_face()))
+    settings = DetectorSettings(gate_max_reuse_s=0, identity_interval_s=20)
+    firsts = []
+    for n in range(40):
+        tracker = CandidateTracker("sit-1", f"cand-{n}", 1, pack, settings)
+        _, requests = run(tracker, range(0, 61))
+        times = [(r.frame.captured_at - T0).total_seconds() for r in requests]
+        assert {r.reason for r in requests} == {"PERIODIC"} and times[0] <= 20
+        assert all(b - a == 20 for a, b in itertools.pairwise(times)) and len(times) == 3, times
+        assert CandidateTracker("sit-1", f"cand-{n}", 1, pack, settings).identity_phase == tracker.identity_phase
+        firsts.append(times[0])
+    assert len(set(firsts)) >= 15 and max(firsts) - min(firsts) >= 15, sorted(firsts)  # spread, not one burst
 
 
 def test_identity_checks_every_interval_and_mismatch_needs_confirmation(monkeypatch, pack):
@@ -305,8 +323,8 @@ def _shifted(second: int):
 
 # ---------------------------------------------------------------------------------- adaptive sampling
 
-CALM = DetectorSettings(gate_max_reuse_s=0)  # the default calm period (3 s)
-FULL = DetectorSettings(gate_max_reuse_s=0, calm_sample_period_s=0)
+CALM = DetectorSettings(gate_max_reuse_s=0, identity_spread=False)  # the default calm period (3 s)
+FULL = DetectorSettings(gate_max_reuse_s=0, calm_sample_period_s=0, identity_spread=False)
 EVENTS = {"two faces": one_face(count=2), "no face": NO_FACE, "turned away": one_face(yaw=35.0),
           "masked": one_face(occlusion=0.8), "eyes aside": one_face(gaze=-0.25)}
 
@@ -435,7 +453,7 @@ def test_snapshot_and_restore_continue_an_open_incident(monkeypatch, pack):
 def test_change_gate_reuses_a_still_picture_within_the_reuse_age(monkeypatch, pack):
     script = Script({}, one_face())
     monkeypatch.setattr(tracker_module, "analyse_faces", script)
-    tracker = CandidateTracker("sit-1", "cand-1", 1, pack, DetectorSettings(gate_max_reuse_s=3.0))
+    tracker = CandidateTracker("sit-1", "cand-1", 1, pack, DetectorSettings(gate_max_reuse_s=3.0, identity_spread=False))
     still = room((320, 240))
     for s in range(0, 10):
         tracker.on_frame(frame_at(float(s), still))
@@ -467,7 +485,7 @@ def test_real_faces_one_candidate_then_a_group_then_darkness(pack):
     alone = webcam_frame(astronaut_portrait())
     group = cv2.resize(insightface_image("t1.jpg"), (640, 480))
     dark = (room() * 0.15).astype(np.uint8)  # mean grey ~21, the room still visible
-    tracker = CandidateTracker("sit-1", "cand-1", 1, pack)
+    tracker = CandidateTracker("sit-1", "cand-1", 1, pack, DetectorSettings(identity_spread=False))
     timeline = [alone] * 8 + [group] * 4 + [alone] * 6 + [dark] * 8 + [alone] * 6
     changes, requests = [], []
     for s, image in enumerate(timeline):
@@ -489,7 +507,7 @@ def test_identity_request_embeds_the_face_like_auth_face_would(pack):
     from proctor_faces import distance, enrol
 
     image = webcam_frame(astronaut_portrait())
-    tracker = CandidateTracker("sit-1", "cand-1", 1, pack)
+    tracker = CandidateTracker("sit-1", "cand-1", 1, pack, DetectorSettings(identity_spread=False))
     _, request = tracker.on_frame(frame_at(0.0, image))
     assert request is not None and request.reason == "PERIODIC"
     values = tracker.embedding(request)

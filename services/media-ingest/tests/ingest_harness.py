@@ -12,9 +12,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import cv2
 import grpc
+import numpy as np
 from exam_harness import START, Clock, Harness, setup_sitting
 from pydantic import SecretStr
+from skimage import data
 
 from exam_session.app import build as build_exam
 from exam_session.config import Settings as ExamSettings
@@ -104,6 +107,14 @@ def segments_of(n: int, size: int = 300_000, seed: str = "") -> list[Segment]:
         data = bytes(b ^ (j & 0xFF) for j, b in enumerate(data[:64])) + data[64:]
         out.append(Segment(data, START + timedelta(seconds=4 * i), timedelta(seconds=4)))
     return out
+
+
+def still_jpeg(quality: int = 80) -> bytes:
+    """A real JPEG still as clients send them (skimage's astronaut, 512 x 512, about 46 KB at quality 80)."""
+    image = cv2.cvtColor(np.asarray(data.astronaut()), cv2.COLOR_RGB2BGR)
+    ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    assert ok
+    return encoded.tobytes()
 
 
 async def start_ingest(pg_dsn: str, postgres: PostgresCluster, kafka_bootstrap: str, root: Path,

@@ -162,7 +162,8 @@ def plan(candidates: int, f: Figures) -> dict[str, Any]:
 def _partitions(services: dict[str, ServicePlan], f: Figures) -> dict[str, int]:
     """Each topic needs at least one partition per pod of its largest consumer group (a partition feeds one
     member): the local count while it suffices, else rounded up to the multiple. anomaly-state mirrors
-    media-segments-stored (anomaly restores its state by partition number)."""
+    media-segments-stored (anomaly restores its state by partition number), and so do media-stills (a
+    candidate's stills and segments reach the same anomaly consumer)."""
     from proctor_runtime.topics import ALL_TOPICS
 
     multiple = int(f.a("partition_multiple"))
@@ -172,6 +173,7 @@ def _partitions(services: dict[str, ServicePlan], f: Figures) -> dict[str, int]:
         widest = max((services[r].pods for r in readers), default=0)
         out[spec.name] = spec.partitions if widest <= spec.partitions else math.ceil(widest / multiple) * multiple
     out["proctor.anomaly-state.v1"] = out["proctor.media-segments-stored.v1"]
+    out["proctor.media-stills.v1"] = out["proctor.media-segments-stored.v1"]  # one consumer per candidate
     return out
 
 

@@ -31,6 +31,11 @@ SERVICES: dict[str, tuple[str, str, str, int]] = {
 # database per service when not given (the worker keeps its results beside the upload server's)
 DATABASE = {"media-worker": "proctor_media_ingest"}
 STATELESS = {"anomaly"}  # no database of its own (its state is a compacted Kafka topic)
+# CPU priority (nice) per service on one machine: the media worker prepares review recordings, nothing
+# waits for it within seconds, and every 10-s segment boundary brings all candidates' segments at once;
+# at normal priority those bursts took the cores from the incident path (stills into media-ingest,
+# anomaly, notify). In Kubernetes the worker has pods of its own.
+NICE = {"media-worker": 10}
 
 
 def port_base() -> int:
@@ -110,8 +115,10 @@ class LocalStack:
         key = name if replica == 0 else f"{name}-{replica}"
         log_file = log_dir / f"{key}.log"
         with log_file.open("ab") as log:
+            nice = NICE.get(name, 0)  # nice(1) execs the service: same pid, so its CPU time is still read
+            priority = ["nice", "-n", str(nice)] if nice else []
             process = subprocess.Popen(  # noqa: ASYNC220 - returns at once; readiness is awaited below
-                [sys.executable, "-m", module], env=self.env_for(name, replica),
+                [*priority, sys.executable, "-m", module], env=self.env_for(name, replica),
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         service = LocalService(key, port_base() + offset, port_base() + offset + 1, process, log_file)
         self.services[key] = service

@@ -1,6 +1,7 @@
 """The Kafka topics of the system: names, partitions, retention, compaction, payload, key.
 
-Kafka carries events and references (object URIs), never media bytes; PostgreSQL is the system of
+Kafka carries events and references (object URIs), never recorded media bytes (the one exception:
+the live analysis stills, small JPEGs kept a day, the detectors' input and not the record); PostgreSQL is the system of
 record, so event topics are time-retained streams. The one compacted topic is a changelog of
 per-candidate detector state, so the anomaly workers rebuild state after a rebalance. Every
 topic has a ``<name>.dlq`` twin for poison messages. Partition counts here are the local ones;
@@ -47,6 +48,9 @@ MEDIA_SEGMENTS_RECEIVED = TopicSpec(
 MEDIA_SEGMENTS_STORED = TopicSpec(
     "proctor.media-segments-stored.v1", "proctor.events.v1.MediaSegmentStored", 12, 14 * DAY_MS,
     purpose="a validated, normalised segment: input of anomaly")
+MEDIA_STILLS = TopicSpec(
+    "proctor.media-stills.v1", "proctor.events.v1.MediaStill", 12, 1 * DAY_MS,
+    purpose="live analysis stills (small JPEGs, 1/s per analysed stream): input of anomaly, not the record")
 MEDIA_STREAMS = TopicSpec(
     "proctor.media-streams.v1", "proctor.events.v1.MediaStreamEvent", 12, 14 * DAY_MS,
     purpose="stream opened/closed/verified, room scan recorded, upload complete")
@@ -70,7 +74,7 @@ ANOMALY_STATE = TopicSpec(
     purpose="compacted changelog of per-candidate detector state (rebuilt after a rebalance)")
 
 ALL_TOPICS: tuple[TopicSpec, ...] = (
-    SESSION_EVENTS, MEDIA_SEGMENTS_RECEIVED, MEDIA_SEGMENTS_STORED, MEDIA_STREAMS,
+    SESSION_EVENTS, MEDIA_SEGMENTS_RECEIVED, MEDIA_SEGMENTS_STORED, MEDIA_STILLS, MEDIA_STREAMS,
     CLIENT_TELEMETRY, INCIDENTS, HELP_MESSAGES, NOTIFICATIONS, AUDIT, ANOMALY_STATE,
 )
 DLQ_RETENTION_MS = 30 * DAY_MS

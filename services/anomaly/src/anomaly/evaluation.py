@@ -103,7 +103,8 @@ def incidents(changes: list[IncidentChange]) -> list[dict[str, Any]]:
 def run_clip(path: Path, pack: ModelPack, rate: float = 1.0, settings: DetectorSettings | None = None,
              mode: str = "auto") -> dict[str, Any]:
     """One clip as one candidate's desktop camera, from the first to the last sampled frame."""
-    settings = settings or DetectorSettings()
+    # one clip is one candidate: nothing to spread, the first identity check comes at the first usable face
+    settings = (settings or DetectorSettings()).model_copy(update={"identity_spread": False})
     tracker = CandidateTracker("eval", path.stem, 1, pack, settings, sample_period=1.0 / rate)
     identity = LocalIdentity(pack)
     stats = SamplingStats()

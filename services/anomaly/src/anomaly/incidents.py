@@ -60,7 +60,8 @@ def incident_event(change: IncidentChange, *, sitting_id: str, candidate_id: str
         body.end_time.CopyFrom(ts(change.end))
     for evidence, uri in zip(change.evidence, evidence_uris, strict=True):
         stream_id = evidence.segment_id.rsplit(":", 1)[0]
-        item = common_pb2.Evidence(thumbnail_uri=uri, stream_kind=evidence.stream_kind, segment_id=evidence.segment_id,
+        item = common_pb2.Evidence(thumbnail_uri=uri, stream_id=stream_id, stream_kind=evidence.stream_kind,
+                                   segment_id=evidence.segment_id,
                                    start_offset=_duration(evidence.stream_offset),
                                    captured_at=ts(evidence.captured_at), playlist_uri=playlists.get(stream_id, ""),
                                    note=evidence.note)

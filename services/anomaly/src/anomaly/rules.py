@@ -42,6 +42,9 @@ class DetectorSettings(BaseModel):
     # identity
     identity_interval_s: float = Field(default=30.0, ge=10, le=30,
                                        description="periodic re-verification (dlib: ~60 ms CPU per check)")
+    identity_spread: bool = Field(default=True, description="a candidate's first periodic check at their own phase "
+                                  "of the interval (stable per candidate) after their first usable face, so that "
+                                  "candidates starting together are not all checked in the same second; False: at once")
     identity_confirm_s: float = Field(default=3.0, gt=0, description="after a MISMATCH, check again this soon")
     identity_mismatches: int = Field(default=2, ge=2, description="consecutive MISMATCH results before opening")
     identity_matches: int = Field(default=2, ge=1, description="consecutive MATCH results before closing")

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import logging
 import math
+import zlib
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -108,6 +109,10 @@ class CandidateTracker:
         self.coverage: dict[int, Coverage] = {k: Coverage(join, tolerance) for k in (DESKTOP, PHONE)}
         self.telemetry: dict[int, Machine] = {k: Machine(self.table[k], self.owner, s) for k in TELEMETRY_KINDS}
         self.calibration = Calibration()
+        # this candidate's phase of the periodic identity checks (stable: reprocessing checks the same frames)
+        period_ms = max(1, round(self.settings.identity_interval_s * 1000))
+        self.identity_phase = timedelta(milliseconds=zlib.crc32(f"{sitting_id}/{candidate_id}".encode()) % period_ms
+                                        if self.settings.identity_spread else 0)
         self.calibration_started: datetime | None = None
         self.frames_analysed = 0
         self.counters: Counter[str] = Counter()
@@ -142,6 +147,18 @@ class CandidateTracker:
             self.counters["frames_duplicate"] += 1
             return False
         return True
+
+    def covers(self, kind: int, start: datetime, end: datetime) -> bool:
+        """Whether frames (analysed or declined) of stream ``kind`` already span ``start``..``end`` without a
+        gap longer than ``max_sample_gap_s``, give or take that much at both ends: a stored segment of that
+        time has nothing new for the detectors (its live stills were seen)."""
+        cov = self.coverage.get(kind)
+        if cov is None:
+            return False
+        slack = timedelta(seconds=self.settings.max_sample_gap_s)
+        if cov.floor is not None and end <= cov.floor + slack:
+            return True
+        return any(a <= start + slack and b >= end - slack for a, b in cov.spans)
 
     def on_frame(self, frame: Frame, earlier: Backfill | None = None,
                  ) -> tuple[list[IncidentChange], IdentityRequest | None]:
@@ -348,11 +365,17 @@ class CandidateTracker:
         lane.track_box = faces.box
         if not self._usable_for_identity(faces):
             return None
-        if lane.track_lost and lane.last_check is not None:
+        interval = timedelta(seconds=s.identity_interval_s)
+        if lane.last_check is None:
+            # the first periodic check falls at the candidate's own phase of the interval after their first
+            # usable face (a virtual check before it): candidates who start together (every exam start)
+            # are checked spread over the interval, not all in the same second every interval
+            lane.last_check, lane.track_lost = t - interval + self.identity_phase, False
+        if lane.track_lost:
             reason = "TRACK_REACQUIRED"
         elif lane.confirm_due is not None and t >= lane.confirm_due:
             reason = "CONFIRM"
-        elif lane.last_check is None or t - lane.last_check >= timedelta(seconds=s.identity_interval_s):
+        elif t - lane.last_check >= interval:
             reason = "PERIODIC"
         else:
             return None

@@ -1,5 +1,11 @@
-"""The anomaly service's Kafka side: stored segments, client telemetry and session events in;
-incidents and the detector-state changelog out.
+"""The anomaly service's Kafka side: live stills, stored segments, client telemetry and session events
+in; incidents and the detector-state changelog out.
+
+Frames come from the live stills the clients send while an analysed stream records (one per second,
+seen within a second of capture). A stored segment is analysed only for the time its stills did not
+cover (a client that sent none, stills lost or unreadable): the tracker's coverage of the stream says
+which; otherwise the segment only advances the stream's progress (the end-of-exam close waits for
+every recording to be stored up to the end) and carries its playlist for the evidence links.
 
 One tracker per candidate (per sitting and attempt), guarded by a per-candidate lock: the three
 input topics are co-partitioned by candidate id and the group uses the range assignor, so one worker
@@ -29,8 +35,10 @@ from anomaly.identity import AuthFaceClient, FaceEmbedding
 from anomaly.model import IdentityRequest, IncidentChange, TelemetryFact
 from anomaly.sampling import SamplingStats, SegmentUnreadable
 from anomaly.segments import RECENT_SEGMENTS, SegmentFrames
+from anomaly.segments import media_end as segments_media_end
 from anomaly.state import SnapshotStore
-from anomaly.tracker import CandidateTracker
+from anomaly.stills import RecentStills, Still, decode
+from anomaly.tracker import Backfill, CandidateTracker
 from proctor.common.v1 import common_pb2
 from proctor.events.v1 import media_pb2, session_pb2, telemetry_pb2
 from proctor_faces import ModelPack
@@ -90,6 +98,7 @@ class Watched:
     # per stream kind, the last segments analysed: adaptive sampling may have to go back into them
     recent: dict[int, deque[media_pb2.MediaSegmentStored]] = field(
         default_factory=lambda: defaultdict(lambda: deque(maxlen=RECENT_SEGMENTS)))
+    stills: dict[int, RecentStills] = field(default_factory=lambda: defaultdict(RecentStills))
 
 
 def _kind(kind: int) -> str:
@@ -121,7 +130,8 @@ class Anomaly:
         self.snapshot_interval = timedelta(seconds=self.settings.snapshot_interval_s)
 
     def subscriptions(self) -> list[Subscription]:
-        return [Subscription(topics.MEDIA_SEGMENTS_STORED.name, media_pb2.MediaSegmentStored, self.on_segment),
+        return [Subscription(topics.MEDIA_STILLS.name, media_pb2.MediaStill, self.on_still),
+                Subscription(topics.MEDIA_SEGMENTS_STORED.name, media_pb2.MediaSegmentStored, self.on_segment),
                 Subscription(topics.CLIENT_TELEMETRY.name, telemetry_pb2.ClientTelemetry, self.on_telemetry),
                 Subscription(topics.SESSION_EVENTS.name, session_pb2.SessionEvent, self.on_session)]
 
@@ -235,17 +245,23 @@ class Anomaly:
         async with w.lock:
             if ev.playlist_uri:
                 w.playlists[ev.stream_id] = ev.playlist_uri
-            with contextlib.ExitStack() as scratch:
-                path = await self._local(ev.object_uri, scratch)
-                try:
-                    changes, requests, stats = await asyncio.get_running_loop().run_in_executor(
-                        self.inference, self._analyse, w, path, ev)
-                except SegmentUnreadable as exc:
-                    metrics.SEGMENTS.labels(kind, "unreadable").inc()
-                    raise PermanentError(f"segment {ev.segment_id} cannot be decoded: {exc}") from exc
-            w.recent[ev.stream_kind].append(ev)
-            for request, embedding in requests:
-                changes += await self._identity(w, request, embedding)
+            start = from_ts(ev.media_start_time)
+            end = segments_media_end(ev) or start
+            changes: list[IncidentChange] = []
+            stats = SamplingStats()
+            covered = w.tracker.covers(ev.stream_kind, start, end)
+            if not covered:
+                with contextlib.ExitStack() as scratch:
+                    path = await self._local(ev.object_uri, scratch)
+                    try:
+                        changes, requests, stats = await asyncio.get_running_loop().run_in_executor(
+                            self.inference, self._analyse, w, path, ev)
+                    except SegmentUnreadable as exc:
+                        metrics.SEGMENTS.labels(kind, "unreadable").inc()
+                        raise PermanentError(f"segment {ev.segment_id} cannot be decoded: {exc}") from exc
+                w.recent[ev.stream_kind].append(ev)
+                for request, embedding in requests:
+                    changes += await self._identity(w, request, embedding)
             if ev.HasField("media_end_time"):
                 progress = w.progress.setdefault(ev.stream_id, StreamProgress(ev.segment_index))
                 progress.add(ev.segment_index, from_ts(ev.media_end_time), ev.duration.ToTimedelta())
@@ -254,21 +270,71 @@ class Anomaly:
                 # offline, close what they open at once)
                 changes += w.tracker.close_all(w.ended_at)
                 w.closed = True
-            await self._publish(w, changes)
-            at = from_ts(ev.media_end_time) if ev.HasField("media_end_time") else datetime.now(UTC)
-            # the state is saved (before this segment's offset is committed) whenever an incident changed or a
-            # signal is pending or open, or just stopped being: a restored worker never re-opens, loses or
-            # forgets one in progress; while everything is calm, every snapshot_interval_s of media (a worker
-            # restored from an older calm snapshot only re-learns the stream's calm)
-            if (changes or w.tracker.busy() or w.saved_busy or w.saved_at is None
-                    or at - w.saved_at >= self.snapshot_interval or w.ended_at is not None):
-                await self._save(w, at)
-        metrics.SEGMENTS.labels(kind, "analysed").inc()
+            await self._settle(w, changes, from_ts(ev.media_end_time) if ev.HasField("media_end_time")
+                               else datetime.now(UTC))
+        metrics.SEGMENTS.labels(kind, "covered_by_stills" if covered else "analysed").inc()
         metrics.FRAMES.labels("sampled").inc(stats.sampled)
         metrics.FRAMES.labels("declined").inc(stats.skipped)
         metrics.SEGMENT_SECONDS.observe(time.perf_counter() - started)
         if ev.HasField("processed_at"):
             metrics.LAG.observe(max(0.0, (datetime.now(UTC) - from_ts(ev.processed_at)).total_seconds()))
+
+    async def _settle(self, w: Watched, changes: list[IncidentChange], at: datetime) -> None:
+        """Publish the changes, then save the state (before the input's offset is committed) whenever an
+        incident changed or a signal is pending or open, or just stopped being: a restored worker never
+        re-opens, loses or forgets one in progress; while everything is calm, every snapshot_interval_s of
+        media (a worker restored from an older calm snapshot only re-learns the stream's calm)."""
+        await self._publish(w, changes)
+        if (changes or w.tracker.busy() or w.saved_busy or w.saved_at is None
+                or at - w.saved_at >= self.snapshot_interval or w.ended_at is not None):
+            await self._save(w, at)
+
+    async def on_still(self, record: Record[media_pb2.MediaStill]) -> None:
+        ev = record.value
+        kind = _kind(ev.stream_kind)
+        if ev.stream_kind not in ANALYSED_KINDS:
+            metrics.STILLS.labels(kind, "skipped_kind").inc()
+            return
+        if not ev.meta.sitting_id or not ev.meta.candidate_id or not ev.stream_id or not ev.HasField("captured_at"):
+            metrics.STILLS.labels(kind, "invalid").inc()
+            return  # media-ingest validated it: nothing to retry, and a missing still is covered by its segment
+        w = await self._watched(ev.meta.sitting_id, ev.meta.candidate_id, ev.attempt_number, record.partition)
+        assert w is not None
+        still = Still(ev.stream_kind, ev.stream_id, from_ts(ev.captured_at), ev.stream_offset.ToTimedelta(), ev.jpeg)
+        async with w.lock:
+            recent = w.stills[still.stream_kind]
+            earlier = recent.backfill(self.settings.max_frame_width)
+            recent.add(still)
+            changes: list[IncidentChange] = []
+            requests: list[tuple[IdentityRequest, FaceEmbedding | None]] = []
+            # most stills are declined while the stream is calm: asked here (the tracker is only touched under
+            # the candidate's lock), without a hop to the inference thread
+            if w.tracker.wants(still.stream_kind, still.captured_at):
+                changes, requests = await asyncio.get_running_loop().run_in_executor(
+                    self.inference, self._analyse_still, w, still, earlier)
+            else:
+                metrics.FRAMES.labels("declined").inc()
+            for request, embedding in requests:
+                changes += await self._identity(w, request, embedding)
+            if w.ended_at is not None and w.closed:
+                changes += w.tracker.close_all(w.ended_at)  # sent after the close (a backlog): closed at once
+            await self._settle(w, changes, still.captured_at)
+        metrics.STILLS.labels(kind, "handled").inc()
+        if ev.HasField("received_at"):
+            metrics.STILL_LAG.observe(max(0.0, (datetime.now(UTC) - from_ts(ev.received_at)).total_seconds()))
+
+    def _analyse_still(self, w: Watched, still: Still, earlier: Backfill,
+                       ) -> tuple[list[IncidentChange], list[tuple[IdentityRequest, FaceEmbedding | None]]]:
+        """In the inference thread: decode the still the tracker wants and feed it; ``earlier`` gives the
+        stream's last stills (before this one) for the backfill when a calm stretch ends."""
+        tracker = w.tracker
+        frame = decode(still, self.settings.max_frame_width)
+        if frame is None:
+            return [], []
+        metrics.FRAMES.labels("sampled").inc()
+        changes, request = tracker.on_frame(frame, earlier)
+        requests = [] if request is None else [(request, self._embedding(tracker, request))]
+        return changes, requests
 
     def _analyse(self, w: Watched, path: Path, ev: media_pb2.MediaSegmentStored,
                  ) -> tuple[list[IncidentChange], list[tuple[IdentityRequest, FaceEmbedding | None]], SamplingStats]:

@@ -1,6 +1,6 @@
-"""Wiring: build(settings) -> a ServiceHost with the upload servicer, the outbox relay and the
-deadline sweeper. The start hook runs the migrations; health stays NOT_SERVING (and RPCs answer
-UNAVAILABLE NOT_READY) until it is done. No globals."""
+"""Wiring: build(settings) -> a ServiceHost with the upload servicer (uploads and live stills), the
+outbox relay and the deadline sweeper. The start hook runs the migrations; health stays NOT_SERVING
+(and RPCs answer UNAVAILABLE NOT_READY) until it is done. No globals."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from psycopg import AsyncConnection
 from media_ingest.config import Settings
 from media_ingest.exam_client import ExamSessionClient
 from media_ingest.grpc_api import SERVICE, MediaIngestServicer
+from media_ingest.stills import Stills
 from media_ingest.uploads import Uploads, utcnow
 from proctor.media.v1 import media_ingest_pb2_grpc
 from proctor_runtime import outbox
@@ -39,7 +40,8 @@ async def build(settings: Settings, clock: Callable[[], datetime] = utcnow,
     exam = ExamSessionClient(settings.exam_session_target, identity, settings.exam_session_timeout_s,
                              settings.sitting_cache_s)
     uploads = Uploads(settings, pool, relay, objects or open_store(settings.storage), exam, clock)
-    host.add_servicer(media_ingest_pb2_grpc.add_MediaIngestServicer_to_server, MediaIngestServicer(uploads))
+    stills = Stills(settings, pool, producer, lambda: uploads.ready, clock)  # publishes directly, no outbox
+    host.add_servicer(media_ingest_pb2_grpc.add_MediaIngestServicer_to_server, MediaIngestServicer(uploads, stills))
     tasks: list[asyncio.Task[None]] = []
     stopping = asyncio.Event()
 

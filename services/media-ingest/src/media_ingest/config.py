@@ -41,13 +41,28 @@ class Settings(BaseServiceSettings):
     # OpenStream calls per candidate per minute (a reconnect storm stays bounded)
     open_per_candidate_per_minute: float = 120
 
-    # segment length announced to clients per stream kind (UploadLimits.segment_duration): the camera's
-    # bounds how long a frame waits on the client before analysis (incident latency); the phone's and the
-    # screen's only how much per-segment work the pipeline does (screen footage is only reviewed)
-    segment_s_desktop_camera: float = Field(default=2.0, ge=0.5, le=60)
-    segment_s_phone_evidence: float = Field(default=4.0, ge=0.5, le=60)
+    # segment length announced to clients per stream kind (UploadLimits.segment_duration): the detectors get
+    # live stills of the analysed streams (below), so every kind's segments are only the record, and every
+    # segment costs the same fixed work in the pipeline: longer segments are cheaper (screen footage is
+    # only reviewed; the room scan is short)
+    segment_s_desktop_camera: float = Field(default=10.0, ge=0.5, le=60)
+    segment_s_phone_evidence: float = Field(default=10.0, ge=0.5, le=60)
     segment_s_desktop_screen: float = Field(default=10.0, ge=0.5, le=60)
     segment_s_phone_room_scan: float = Field(default=2.0, ge=0.5, le=60)
+
+    # live analysis stills (SubmitStills; UploadLimits.still_*): one JPEG every this many seconds while the
+    # stream records, published to Kafka for anomaly; 0 = the kind takes no stills. The screen and the room
+    # scan never take stills.
+    still_interval_s_desktop_camera: float = Field(default=1.0, ge=0, le=60)
+    still_interval_s_phone_evidence: float = Field(default=1.0, ge=0, le=60)
+    still_max_bytes: int = Field(default=256 * 1024, ge=1024, le=3 * MIB)  # one still
+    still_max_side: int = Field(default=640, ge=64, le=4096)  # pixels on the longer side (what the detectors use)
+    max_stills_per_call: int = Field(default=64, ge=1, le=1000)
+    # how long a SubmitStills call waits for Kafka to have every still before answering UNAVAILABLE
+    still_publish_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    # stream rows kept in memory by SubmitStills (1 call/s per stream): a closed stream may still take
+    # stills for this long on a replica that cached it open; 0 = read the row on every call
+    still_stream_cache_s: float = Field(default=10.0, ge=0, le=60)
 
     def segment_seconds(self, kind: int) -> float | None:
         by_kind = {common_pb2.STREAM_KIND_DESKTOP_CAMERA: self.segment_s_desktop_camera,
@@ -55,6 +70,13 @@ class Settings(BaseServiceSettings):
                    common_pb2.STREAM_KIND_PHONE_EVIDENCE: self.segment_s_phone_evidence,
                    common_pb2.STREAM_KIND_PHONE_ROOM_SCAN: self.segment_s_phone_room_scan}
         return by_kind.get(kind)
+
+    def still_seconds(self, kind: int) -> float | None:
+        """The still interval of a stream kind; None when it takes no stills (screen, room scan, or 0)."""
+        by_kind = {common_pb2.STREAM_KIND_DESKTOP_CAMERA: self.still_interval_s_desktop_camera,
+                   common_pb2.STREAM_KIND_PHONE_EVIDENCE: self.still_interval_s_phone_evidence}
+        seconds = by_kind.get(kind)
+        return seconds if seconds else None
 
     def limits(self) -> Limits:
         return Limits(self.max_chunk_bytes, self.max_segment_bytes, self.max_stream_bytes,

@@ -1,4 +1,4 @@
-"""gRPC servicer: protobuf in, protobuf out; the rules live in ``uploads``/``domain``."""
+"""gRPC servicer: protobuf in, protobuf out; the rules live in ``uploads``/``stills``/``domain``."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 import grpc
 
+from media_ingest.stills import Stills
 from media_ingest.uploads import Uploads
 from proctor.media.v1 import media_ingest_pb2 as pb
 from proctor.media.v1 import media_ingest_pb2_grpc as pb_grpc
@@ -16,8 +17,9 @@ Ctx = grpc.aio.ServicerContext
 
 
 class MediaIngestServicer(pb_grpc.MediaIngestServicer):
-    def __init__(self, uploads: Uploads) -> None:
+    def __init__(self, uploads: Uploads, stills: Stills) -> None:
         self.uploads = uploads
+        self.stills = stills
 
     async def OpenStream(self, request: pb.OpenStreamRequest, context: Ctx) -> pb.OpenStreamResponse:
         return await self.uploads.open_stream(current_claims(), request)
@@ -26,6 +28,9 @@ class MediaIngestServicer(pb_grpc.MediaIngestServicer):
                            context: Ctx) -> AsyncIterator[pb.UploadChunksResponse]:
         async for frame in self.uploads.upload(current_claims(), request_iterator):
             yield frame
+
+    async def SubmitStills(self, request: pb.SubmitStillsRequest, context: Ctx) -> pb.SubmitStillsResponse:
+        return await self.stills.submit(current_claims(), request)
 
     async def AppendChunk(self, request: pb.AppendChunkRequest, context: Ctx) -> pb.AppendChunkResponse:
         chunk_ack, segment_ack = await self.uploads.append(current_claims(), request.chunk)

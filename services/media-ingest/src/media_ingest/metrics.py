@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Histogram
 
+from proctor.common.v1 import common_pb2
 from proctor_runtime.metrics import LATENCY_BUCKETS
 
 BYTES = Counter("proctor_media_ingest_bytes_total", "Media bytes made durable (new bytes, not re-sends)",
@@ -24,3 +25,13 @@ VERIFICATION_FAILURES = Counter("proctor_media_ingest_verification_failures_tota
 STORAGE_ERRORS = Counter("proctor_media_ingest_storage_errors_total", "Storage failures (full, error)", ["kind"])
 CANDIDATES_COMPLETE = Counter("proctor_media_ingest_candidates_complete_total",
                               "Candidates whose every required recording is verified")
+STILLS = Counter("proctor_media_ingest_stills_total",
+                 "Live analysis stills received (SubmitStills), by outcome (OK, or the reason the call was refused)",
+                 ["stream_kind", "outcome"])
+STILL_BYTES = Counter("proctor_media_ingest_still_bytes_total", "JPEG bytes of the stills published to Kafka",
+                      ["stream_kind"])
+
+
+def stream_kind(kind: int) -> str:
+    """The ``stream_kind`` label: STREAM_KIND_DESKTOP_CAMERA -> desktop_camera."""
+    return common_pb2.StreamKind.Name(kind).removeprefix("STREAM_KIND_").lower()

@@ -60,13 +60,19 @@ def utcnow() -> datetime:
 
 
 def stream_not_found(stream_id: str) -> NotFound:
-    return NotFound("STREAM_NOT_FOUND", f"no media stream {stream_id!r}; open it first", "录像流不存在，请重新开始上传",
-                    {"stream_id": stream_id})
+    # a giant id is not echoed whole: the status and its metadata travel in the reply's headers
+    shown = stream_id if len(stream_id) <= MAX_KEY_CHARS else stream_id[:MAX_KEY_CHARS] + "..."
+    return NotFound("STREAM_NOT_FOUND", f"no media stream {shown!r}; open it first", "录像流不存在，请重新开始上传",
+                    {"stream_id": shown})
 
 
 def stream_closed(s: StreamRow) -> FailedPrecondition:
     return FailedPrecondition("STREAM_CLOSED", "this recording was closed; open a new stream", "该录像流已结束上传",
                               {"state": pb.StreamState.Name(s.state)})
+
+
+def not_ready() -> Unavailable:
+    return Unavailable("NOT_READY", "media-ingest is starting; retry shortly", "服务正在启动，请稍后重试")
 
 
 def window_closed(deadline: datetime) -> FailedPrecondition:
@@ -111,7 +117,7 @@ class Uploads:
 
     def _check_ready(self) -> None:
         if not self.ready:
-            raise Unavailable("NOT_READY", "media-ingest is starting; retry shortly", "服务正在启动，请稍后重试")
+            raise not_ready()
 
     def _window(self, deadline: datetime, now: datetime) -> bool:
         """True when late (after the deadline); raises once the late window has closed too."""
@@ -198,7 +204,7 @@ class Uploads:
                 t.emit(topics.MEDIA_STREAMS.name, locked.candidate_id, events.stream_event(
                     locked, media_pb2.MEDIA_STREAM_EVENT_KIND_STREAM_VERIFICATION_FAILED, now))
 
-    def _limits_pb(self, kind: int = 0) -> pb.UploadLimits:
+    def _limits_pb(self, kind: int) -> pb.UploadLimits:
         lim = self.limits
         out = pb.UploadLimits(max_chunk_bytes=lim.max_chunk_bytes, max_segment_bytes=lim.max_segment_bytes,
                               max_stream_bytes=lim.max_stream_bytes, max_inflight_chunks=lim.max_inflight_chunks,
@@ -206,6 +212,12 @@ class Uploads:
         seconds = self.settings.segment_seconds(kind)
         if seconds is not None:
             out.segment_duration.FromTimedelta(timedelta(seconds=seconds))
+        still = self.settings.still_seconds(kind)
+        if still is not None:  # unset still_interval: the kind takes no stills
+            out.still_interval.FromTimedelta(timedelta(seconds=still))
+            out.still_max_bytes = self.settings.still_max_bytes
+            out.still_max_side = self.settings.still_max_side
+            out.max_stills_per_call = self.settings.max_stills_per_call
         return out
 
     async def _committed(self, conn: Any, s: StreamRow) -> pb.CommittedOffset:
@@ -236,7 +248,7 @@ class Uploads:
             committed = await self._committed(conn, s)
         if s.bytes_committed:
             metrics.RESUMES.labels(_kind(s.kind)).inc()
-        return pb.UploadReady(stream=events.stream_info(s), limits=self._limits_pb(), committed=committed)
+        return pb.UploadReady(stream=events.stream_info(s), limits=self._limits_pb(s.kind), committed=committed)
 
     async def append(self, claims: Claims | None, mc: pb.MediaChunk,
                      owner: StreamRow | None = None) -> tuple[pb.ChunkAck, pb.SegmentAck | None]:
@@ -625,5 +637,5 @@ def _verification(s: StreamRow) -> pb.StreamVerification:
 
 
 def _kind(kind: int) -> str:
-    return common_pb2.StreamKind.Name(kind).removeprefix("STREAM_KIND_").lower()
+    return metrics.stream_kind(kind)
 

@@ -1,9 +1,10 @@
 """A candidate's network connection to one service, as a TCP relay the fault campaign can cut.
 
-``Cable.cut_mid_upload`` waits for the next large client->server write (an upload chunk on the wire),
-forwards only the first half of it, then resets every connection through the cable and refuses new ones
-for ``down_s`` seconds: the server sees a half-received HTTP/2 frame and a reset, the client an
-UNAVAILABLE in the middle of its upload, exactly as when a home router drops.
+``Cable.cut_mid_upload`` waits for the next large client->server write (an upload chunk on the wire:
+larger than a call with one live still, ``SEGMENT_WRITE_BYTES``), forwards only the first half of it,
+then resets every connection through the cable and refuses new ones for ``down_s`` seconds: the server
+sees a half-received HTTP/2 frame and a reset, the client an UNAVAILABLE in the middle of its upload,
+exactly as when a home router drops.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 READ_BYTES = 64 * 1024
+# a write at least this large is segment data: a SubmitStills call with one still (a 640x360 JPEG) is
+# 10-40 KB, while a segment goes up in 256-KiB chunks, read here in READ_BYTES pieces
+SEGMENT_WRITE_BYTES = 48 * 1024
 
 
 @dataclass
@@ -58,7 +62,7 @@ class Cable:
             _reset(b)
         self._links.clear()
 
-    def cut_mid_upload(self, down_s: float, min_bytes: int = 4096) -> asyncio.Future[CutReport]:
+    def cut_mid_upload(self, down_s: float, min_bytes: int = SEGMENT_WRITE_BYTES) -> asyncio.Future[CutReport]:
         """Arm the cut; the future resolves when it happened (with what was cut)."""
         done: asyncio.Future[CutReport] = asyncio.get_running_loop().create_future()
         self._armed = _Armed(min_bytes, down_s, done)

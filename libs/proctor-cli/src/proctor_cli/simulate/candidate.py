@@ -3,10 +3,12 @@
 Face login (liveness answered with the person's own real frames, or the audited staff override when the
 footage cannot show what was asked), exam login, phone binding, the 360° room scan, waiting room, entry,
 three recordings uploaded as they are recorded (camera with the injected anomalies, screen, phone
-evidence), answers (saved online, logged offline during a network drop and synced on reconnect),
-telemetry, heartbeats, the end and the last uploads. Everything the services acknowledged is kept for
-the report (answers, sealed segments with their hashes); every injected anomaly gets the capture times
-at which it was really shown.
+evidence; 10-s segments by default) with, for the camera and the phone evidence, a live still every
+second sent as it is captured (``stills.py``), answers (saved online, logged offline during a network
+drop and synced on reconnect; stills and segments kept and sent on reconnect too), telemetry, heartbeats,
+the end and the last uploads. Everything the services acknowledged is kept for the report (answers,
+sealed segments with their hashes, stills sent and accepted); every injected anomaly gets the capture
+times at which it was really shown.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ from proctor.media.v1 import media_ingest_pb2_grpc
 from proctor_cli.retry import PATIENCE_S, RETRYABLE, retried
 from proctor_cli.simulate import liveness
 from proctor_cli.simulate.plan import FOCUS_LOST, SECOND_MONITOR, CandidatePlan, Injection, Timeline
+from proctor_cli.simulate.stills import StillLimits, StillSender
+from proctor_cli.simulate.studio import Feed
 from proctor_runtime.events import ts
 
 Metadata = tuple[tuple[str, str], ...]
@@ -61,17 +65,21 @@ class Stubs:
 @dataclass
 class Recorder:
     """One recording: a segment every ``segment_s`` seconds, uploaded at once unless offline (then the
-    backlog goes up on the next online tick), through one resumable uploader whose acks are kept."""
+    backlog goes up on the next online tick), through one resumable uploader whose acks are kept; and,
+    when the server asks for them (``UploadLimits.still_interval``), the live stills of an analysed
+    recording, sent beside it (``stills.StillSender``)."""
 
     stubs: Stubs
     md: Metadata
     ids: dict[str, str]
     kind: int
     fmt: c.MediaFormat
-    segment: Callable[[int, datetime], bytes]  # index, capture start -> the segment's bytes
+    feed: Feed  # what the device records (and the stills of each segment, for an analysed recording)
     segment_s: int
     recorded: list[Segment] = field(default_factory=list)
     uploader: StreamUploader | None = None
+    stills: StillSender | None = None
+    started: datetime | None = None  # when ``run`` started recording: segment i is captured from started + i segments
     errors: int = 0
     notes: list[str] = field(default_factory=list)
 
@@ -80,17 +88,33 @@ class Recorder:
             **self.ids, kind=self.kind, format=self.fmt, client_start_time=ts(now()),
             client_stream_key=f"{self.ids['candidate_id']}-{c.StreamKind.Name(self.kind).lower()}")
         opened = await retried(lambda: self.stubs.media.OpenStream(request, metadata=self.md))
+        name = c.StreamKind.Name(self.kind)
         if opened.limits.HasField("segment_duration"):
             asked = opened.limits.segment_duration.ToTimedelta().total_seconds()
             if abs(asked - self.segment_s) > 1e-6:
-                self.errors += 1
-                self.notes.append(f"{c.StreamKind.Name(self.kind)}: the server asks for {asked:g}-s segments, "
-                                  f"the simulator recorded {self.segment_s}-s ones")
-        self.uploader = StreamUploader(self.stubs.media, self.md, opened.stream.stream_id, chunk_bytes=256 * 1024)
+                self.fault(f"{name}: the server asks for {asked:g}-s segments, the simulator recorded "
+                           f"{self.segment_s}-s ones")
+        stream_id = opened.stream.stream_id
+        self.uploader = StreamUploader(self.stubs.media, self.md, stream_id, chunk_bytes=256 * 1024)
+        limits = StillLimits.announced(opened.limits)
+        if limits is not None and self.feed.stills is None:
+            self.fault(f"{name}: the server asks for stills of a recording the simulator does not analyse")
+        elif limits is not None and self.feed.stills is not None:
+            self.stills = StillSender(self.stubs.media, self.md, stream_id, limits, self.feed.stills, self.segment_s,
+                                      lambda note: self.fault(f"{name} stills: {note}" if note else None))
+
+    def fault(self, note: str | None) -> None:
+        self.errors += 1
+        if note:
+            self.notes.append(note)
 
     def record(self) -> None:
-        start = now() - timedelta(seconds=self.segment_s)
-        data = self.segment(len(self.recorded), start)
+        i = len(self.recorded)
+        if self.started is not None:  # recording in real time: the segment's place in the recording
+            start = self.started + timedelta(seconds=i * self.segment_s)
+        else:
+            start = now() - timedelta(seconds=self.segment_s)
+        data = self.feed.segment(i, start)
         self.recorded.append(Segment(data, start, timedelta(seconds=self.segment_s)))
 
     async def flush(self) -> None:
@@ -101,15 +125,26 @@ class Recorder:
             self.errors += 1  # network trouble: what is not acknowledged stays local; the next flush resumes
 
     async def run(self, end: datetime, online: Callable[[], bool]) -> None:
-        next_at = now()
-        while True:
-            next_at += timedelta(seconds=self.segment_s)
-            if next_at > end:
-                return
-            await until(next_at)
-            self.record()
-            if online():
-                await self.flush()
+        """Record (and upload) a segment every ``segment_s`` until ``end``; the stills, if any, go in a
+        task of their own so that neither waits for the other."""
+        self.started = next_at = now()
+        sending = (asyncio.create_task(self.stills.run(self.started, end, online))
+                   if self.stills is not None else None)
+        try:
+            while True:
+                next_at += timedelta(seconds=self.segment_s)
+                if next_at > end:
+                    break
+                await until(next_at)
+                self.record()
+                if online():
+                    await self.flush()
+        except asyncio.CancelledError:
+            if sending is not None:
+                sending.cancel()
+            raise
+        if sending is not None:
+            await sending
 
     async def close(self, patience_s: float = PATIENCE_S) -> mpb.CloseStreamResponse:
         """Upload what is left (resuming after any failure until the server holds every segment), then
@@ -248,18 +283,9 @@ class SimCandidate:
 
     def recorder(self, kind: int) -> Recorder:
         phone = kind in (c.STREAM_KIND_PHONE_EVIDENCE, c.STREAM_KIND_PHONE_ROOM_SCAN)
-        segment: Callable[[int, datetime], bytes]
-        if kind == c.STREAM_KIND_DESKTOP_CAMERA:
-            segment = self.media.camera(self.plan)
-        else:
-            clip = {c.STREAM_KIND_DESKTOP_SCREEN: self.media.screen, c.STREAM_KIND_PHONE_ROOM_SCAN: self.media.scan,
-                    c.STREAM_KIND_PHONE_EVIDENCE: self.media.phone(self.plan.identity)}[kind]
-
-            def segment(i: int, _start: datetime, clip: list[bytes] = clip) -> bytes:
-                return clip[i % len(clip)]
         fmt = self.media.vp9 if kind == c.STREAM_KIND_PHONE_ROOM_SCAN else self.media.h264
-        return Recorder(self.stubs, self.phone_md if phone else self.md, self.ids, kind, fmt, segment,
-                        self.media.seconds[kind])
+        return Recorder(self.stubs, self.phone_md if phone else self.md, self.ids, kind, fmt,
+                        self.media.feed(self.plan, kind), self.media.seconds[kind])
 
     # --- the exam -----------------------------------------------------------------------------------------
     async def sit(self) -> None:

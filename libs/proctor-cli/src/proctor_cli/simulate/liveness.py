@@ -24,12 +24,13 @@ import cv2
 import numpy as np
 
 from proctor.auth.v1 import auth_face_pb2 as apb
-from proctor_cli.simulate.media import CACHE_VERSION, FPS, frames
+from proctor_cli.simulate.media import FPS, frames
 from proctor_runtime.events import ts
 
 TURN, PITCH, MARGIN = 18.0, 12.0, 3.0  # auth-face's defaults (turn_deg, pitch_deg) and a margin above them
 JPEG_QUALITY = 75
 MAX_FRAMES = 100
+TRACK_CACHE = "simulate-v1"  # the footage analyses (``media.CACHE_VERSION`` is the rendered media's)
 ACTIONS = {apb.LIVENESS_ACTION_TURN_LEFT: "TURN_LEFT", apb.LIVENESS_ACTION_TURN_RIGHT: "TURN_RIGHT",
            apb.LIVENESS_ACTION_LOOK_UP: "LOOK_UP", apb.LIVENESS_ACTION_NOD: "NOD",
            apb.LIVENESS_ACTION_BLINK: "BLINK"}
@@ -49,8 +50,13 @@ class Track:
         return ~np.isnan(self.yaw)
 
 
+def track_path(cache: Path, clip: Path) -> Path:
+    """Where a clip's analysis is cached (it depends on the clip only, not on the rendered media)."""
+    return cache / TRACK_CACHE / f"track-{clip.stem}.json"
+
+
 def analyse_clip(clip: Path, cache: Path, pack: object) -> Track:
-    path = cache / CACHE_VERSION / f"track-{clip.stem}.json"
+    path = track_path(cache, clip)
     if path.exists():
         data = json.loads(path.read_text())
     else:

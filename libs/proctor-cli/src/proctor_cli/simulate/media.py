@@ -3,9 +3,10 @@
 Every identity is a real person filmed in a real clip (``../shared/testdata/faces/video``; on a fresh
 machine a slowly moving crop of a real photo shipped in a PyPI package: scikit-image's astronaut, the
 insightface wheel's Tom Hanks). Frames are decoded once with ffmpeg (display rotation honoured) to
-640x360 at 15 fps. Desktop camera segments are those frames, encoded as the desktop client does
+640x360 at 15 fps. Desktop camera (and phone evidence) segments are those frames, looped forwards and
+backwards to a whole number of segments (at least ``NORMAL_MIN_S``), encoded as the desktop client does
 (H.264 + AAC fragmented MP4, ``segment_s`` seconds each, 1-s GOP); an injected anomaly replaces a run
-of segments by frames that really show it:
+of segments by frames that really show it (its length rounded up to whole segments):
 
 - ``MULTIPLE_FACES``: a second real face (another identity's photo) composited into the frames;
 - ``FACE_MASKED``: a real photo of a person wearing a mask;
@@ -13,7 +14,12 @@ of segments by frames that really show it:
 - ``NO_FACE``: an empty room (a real room photo, with sensor noise);
 - ``IDENTITY_MISMATCH``: the candidate leaves (4 s of empty room) and another identity sits down.
 
-Everything rendered is cached under ``<state>/cache/simulate-v1``.
+Each encoded segment of an analysed stream also has its live analysis stills: the frames at 0 s, 1 s, ...
+of the segment (its keyframes), decoded from the segment itself and saved as JPEG; the clients send them
+as they are captured (``stills.py``).
+
+Everything rendered is cached under ``<state>/cache/<CACHE_VERSION>`` (segments and their stills side by
+side), and kept in memory once loaded.
 """
 
 from __future__ import annotations
@@ -21,7 +27,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.util
+import io
+import math
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,16 +43,35 @@ from proctor_runtime.devinfra import repo_root
 FPS = 15
 W, H = 640, 360
 FIT = f"scale={W}:{H}:force_original_aspect_ratio=decrease,pad={W}:{H}:(ow-iw)/2:(oh-ih)/2,fps={FPS}"
-CACHE_VERSION = "simulate-v1"
+CACHE_VERSION = "simulate-v2"  # v2: 10-s anomaly lengths, footage looped to whole segments, stills
+NORMAL_MIN_S = 20  # the honest footage is looped to at least this long (then to whole segments)
+STILL_QUALITY = 80  # JPEG quality of the live analysis stills
 
-# injected anomaly kinds (camera) and how long each lasts (seconds of media, a multiple of 2)
+# injected anomaly kinds (camera) and how long each lasts (seconds of media, a multiple of 10: the
+# camera's segment length; other lengths are rounded up to whole segments, ``anomaly_seconds``)
 MULTIPLE_FACES = c.INCIDENT_KIND_MULTIPLE_FACES
 FACE_MASKED = c.INCIDENT_KIND_FACE_MASKED
 GAZE_AWAY = c.INCIDENT_KIND_GAZE_AWAY
 NO_FACE = c.INCIDENT_KIND_NO_FACE
 IDENTITY_MISMATCH = c.INCIDENT_KIND_IDENTITY_MISMATCH
-DURATION_S: dict[int, int] = {MULTIPLE_FACES: 10, FACE_MASKED: 12, GAZE_AWAY: 10, NO_FACE: 10, IDENTITY_MISMATCH: 28}
+DURATION_S: dict[int, int] = {MULTIPLE_FACES: 10, FACE_MASKED: 10, GAZE_AWAY: 10, NO_FACE: 10, IDENTITY_MISMATCH: 30}
 SWAP_GAP_S = 4  # the candidate leaves before the other person sits down
+
+
+def whole_segments(seconds: float, segment_s: int) -> int:
+    """``seconds`` rounded up to a whole number of ``segment_s``-second segments (at least one)."""
+    return segment_s * max(1, math.ceil(seconds / segment_s - 1e-9))
+
+
+def anomaly_seconds(kind: int, segment_s: int) -> int:
+    """How long an injected camera anomaly plays with ``segment_s``-second segments (whole segments)."""
+    return whole_segments(DURATION_S[kind], segment_s)
+
+
+def normal_seconds(clip_s: float, segment_s: int) -> int:
+    """How long the honest footage is looped to: a whole forwards-and-backwards cycle of the clip (so the
+    loop of segments has almost no seam), at least ``NORMAL_MIN_S``, in whole segments."""
+    return whole_segments(max(NORMAL_MIN_S, 2 * clip_s), segment_s)
 
 
 def shared_faces() -> Path | None:
@@ -154,6 +182,14 @@ def composite(base: np.ndarray, face: np.ndarray, height: int = 100) -> np.ndarr
     return out
 
 
+@dataclass(frozen=True)
+class Footage:
+    """A recording's encoded segments and, per segment, its stills (JPEG of the frame at 0 s, 1 s, ...)."""
+
+    segments: list[bytes]
+    stills: list[list[bytes]]
+
+
 @dataclass
 class Sources:
     """What the simulator draws on: identities, extra people, masked people, empty rooms."""
@@ -164,7 +200,7 @@ class Sources:
     rooms: list[Path]
     origin: str
     cache: Path
-    _memo: dict[str, list[bytes]] = field(default_factory=dict)
+    _memo: dict[str, Footage] = field(default_factory=dict)  # "<key>-<segment_s>s" -> its footage
 
     def kinds(self, identity: Identity) -> list[int]:
         """The camera anomalies that can be shown honestly for this identity."""
@@ -186,8 +222,8 @@ class Sources:
         picks = [min(len(seq) - 1, k * FPS) for k in (1, 2, 3, 4, 0)]
         return [cv2.imencode(".jpg", seq[i], [cv2.IMWRITE_JPEG_QUALITY, 92])[1].tobytes() for i in picks]
 
-    def anomaly_frames(self, identity: Identity, kind: int, variant: int) -> np.ndarray:
-        seconds = DURATION_S[kind]
+    def anomaly_frames(self, identity: Identity, kind: int, variant: int, segment_s: int) -> np.ndarray:
+        seconds = anomaly_seconds(kind, segment_s)
         base = loop_to(self.base(identity), seconds)
         if kind == MULTIPLE_FACES:
             path = self.others[variant % len(self.others)]
@@ -211,28 +247,34 @@ class Sources:
             return np.concatenate([empty, loop_to(self.base(stranger), seconds - SWAP_GAP_S)])
         raise ValueError(kind)
 
-    def segments(self, key: str, render: object, segment_s: int) -> list[bytes]:
-        """Encoded segments of a frame sequence (made once, cached on disk)."""
-        if key in self._memo:
-            return self._memo[key]
-        out = self.cache / CACHE_VERSION / f"{key}-{segment_s}s"
+    def footage(self, key: str, render: Callable[[], np.ndarray], segment_s: int) -> Footage:
+        """Encoded segments of a frame sequence and their stills (made once, cached on disk and in memory)."""
+        name = f"{key}-{segment_s}s"
+        if name in self._memo:
+            return self._memo[name]
+        out = self.cache / CACHE_VERSION / name
         files = sorted(out.glob("seg*.mp4"))
         if not (out / "done").exists():
-            seq = render() if callable(render) else render
-            assert isinstance(seq, np.ndarray)
-            files = encode(seq, out, segment_s)
-        self._memo[key] = [f.read_bytes() for f in files]
-        return self._memo[key]
+            files = encode(render(), out, segment_s)
+            (out / "stills-done").unlink(missing_ok=True)
+        if not (out / "stills-done").exists():
+            write_stills(files, out)
+        self._memo[name] = Footage([f.read_bytes() for f in files], read_stills(out, len(files)))
+        return self._memo[name]
 
-    def normal(self, identity: Identity, segment_s: int) -> list[bytes]:
-        return self.segments(f"normal-{identity.name}", lambda: self.base(identity), segment_s)
+    def normal(self, identity: Identity, segment_s: int) -> Footage:
+        """The person's honest footage, looped to whole segments (a clip may be shorter than one)."""
+        def render() -> np.ndarray:
+            base = self.base(identity)
+            return loop_to(base, normal_seconds(len(base) / FPS, segment_s))
+        return self.footage(f"normal-{identity.name}", render, segment_s)
 
-    def anomaly(self, identity: Identity, kind: int, variant: int, segment_s: int) -> list[bytes]:
+    def anomaly(self, identity: Identity, kind: int, variant: int, segment_s: int) -> Footage:
         name = c.IncidentKind.Name(kind).removeprefix("INCIDENT_KIND_").lower()
-        return self.segments(f"{name}-{identity.name}-{variant}",
-                             lambda: self.anomaly_frames(identity, kind, variant), segment_s)
+        return self.footage(f"{name}-{identity.name}-{variant}",
+                            lambda: self.anomaly_frames(identity, kind, variant, segment_s), segment_s)
 
-    def phone(self, identity: Identity, segment_s: int) -> list[bytes]:
+    def phone(self, identity: Identity, segment_s: int) -> Footage:
         """The phone's evidence video (the candidate seen by the second camera), recorded as a native app
         does (the platform's H.264 encoder; a browser's VP9 would make the worker transcode every segment)."""
         return self.normal(identity, segment_s)
@@ -297,3 +339,51 @@ def encode(seq: np.ndarray, out: Path, segment_s: int, webm: bool = False) -> li
                    input=np.ascontiguousarray(seq[:n]).tobytes(), check=True, timeout=600)
     (out / "done").write_text(hashlib.sha256(seq[:n].tobytes()).hexdigest())
     return sorted(out.glob("seg*.mp4" if not webm else "seg*.webm"))
+
+
+def to_jpeg(image: np.ndarray, max_side: int = max(W, H), quality: int = STILL_QUALITY) -> bytes:
+    """A BGR frame as JPEG, scaled down (aspect kept) when its longer side exceeds ``max_side``."""
+    h, w = image.shape[:2]
+    if max(h, w) > max_side:
+        scale = max_side / max(h, w)
+        image = cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    assert ok
+    return bytes(buf.tobytes())
+
+
+def stills_of(segment: bytes, max_side: int = max(W, H), quality: int = STILL_QUALITY) -> list[bytes]:
+    """The live analysis stills of one encoded segment: the frames at 0 s, 1 s, 2 s, ... of it (its
+    keyframes with a 1-s GOP: the first frame at or after each whole second), as JPEG."""
+    import av
+
+    out: list[bytes] = []
+    first: float | None = None
+    with av.open(io.BytesIO(segment), mode="r") as container:
+        for frame in container.decode(video=0):
+            t = frame.time
+            if t is None:
+                continue
+            if first is None:
+                first = t
+            if t - first >= len(out) - 0.5 / FPS:
+                out.append(to_jpeg(frame.to_ndarray(format="bgr24"), max_side, quality))
+    return out
+
+
+def write_stills(segments: list[Path], out: Path) -> None:
+    """Save every segment's stills beside it (``still-<segment>-<k>.jpg``), then the ``stills-done`` marker."""
+    for f in out.glob("still-*.jpg"):
+        f.unlink()
+    for s, path in enumerate(segments):
+        for k, jpeg in enumerate(stills_of(path.read_bytes())):
+            (out / f"still-{s:04d}-{k:03d}.jpg").write_bytes(jpeg)
+    (out / "stills-done").write_text(str(len(segments)))
+
+
+def read_stills(out: Path, count: int) -> list[list[bytes]]:
+    """The stills ``write_stills`` saved, per segment in order."""
+    stills: list[list[bytes]] = [[] for _ in range(count)]
+    for f in sorted(out.glob("still-*.jpg")):
+        stills[int(f.stem.split("-")[1])].append(f.read_bytes())
+    return stills

@@ -2,24 +2,33 @@
 cheats and how (the injected anomalies are the ground truth), who loses the network.
 
 Time: the sitting's rules (login window, last entry, end, upload deadline, abandon grace) are the real
-90-minute sitting's divided by ``speed``. Recordings stay real time: a segment is 2 s of media recorded
-in 2 s, because the detectors' rules are in media seconds (a face must be missing 5 s, not 5/speed s).
-A candidate-hour is therefore an hour of recording, which is what the cost is measured against.
+90-minute sitting's divided by ``speed``. Recordings stay real time: a segment is 10 s of media recorded
+in 10 s (and a live still is sent every second), because the detectors' rules are in media seconds (a
+face must be missing 5 s, not 5/speed s). A candidate-hour is therefore an hour of recording, which is
+what the cost is measured against.
+
+A camera anomaly replaces whole camera segments: it starts on a segment boundary (``at_s`` a multiple of
+the segment length) and lasts whole segments (``media.anomaly_seconds``), and it ends at least a segment
+before the exam does, so that the recording really holds it. Telemetry anomalies, the honest focus
+blips and the network drops are on a 1-s grid.
 """
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from proctor.common.v1 import common_pb2 as c
-from proctor_cli.simulate.media import DURATION_S, Identity, Sources
+from proctor_cli.simulate.media import Identity, Sources, anomaly_seconds
 
 SECOND_MONITOR = c.INCIDENT_KIND_SECOND_MONITOR
 FOCUS_LOST = c.INCIDENT_KIND_FOCUS_LOST
 TELEMETRY_S: dict[int, int] = {SECOND_MONITOR: 12, FOCUS_LOST: 8}
 WARM_UP_S = 14  # no injection before: the detectors calibrate the neutral pose on the first frames
+APART_S = 8  # between two injections (or an injection and a drop) of one candidate
+TAIL_S = 10  # an injection or a drop ends at least this long before the exam (a camera one: a segment more)
 ROOM_SIZE = 25
 
 
@@ -34,8 +43,8 @@ class SimConfig:
     cheaters: int | None = None  # default: a fifth of the candidates, at least one
     seed: int = 7
     minutes: float = 90.0  # the exam's real duration (compressed by speed)
-    segment_s: int = 2  # the desktop camera's segments (the server announces these lengths: media-ingest's
-    phone_segment_s: int = 4  # SEGMENT_S_* settings are set from here)
+    segment_s: int = 10  # the desktop camera's segments (the server announces these lengths: media-ingest's
+    phone_segment_s: int = 10  # SEGMENT_S_* settings are set from here)
     screen_segment_s: int = 10
     questions: int = 8
     drop_share: float = 0.1  # candidates who lose the network for a while during the exam
@@ -124,13 +133,15 @@ class CandidatePlan:
 
 
 def _place(rng: random.Random, exam_s: float, taken: list[tuple[float, float]], seconds: float,
-           segment_s: int) -> float | None:
-    lo, hi = WARM_UP_S, exam_s - seconds - 10
+           grid: int = 1, tail_s: float = TAIL_S) -> float | None:
+    """A random start on the ``grid`` (seconds after the recording started) for something lasting ``seconds``:
+    after the warm-up, ending ``tail_s`` before the exam does, ``APART_S`` from everything in ``taken``."""
+    lo, hi = math.ceil(WARM_UP_S / grid), math.floor((exam_s - seconds - tail_s) / grid)
+    if hi < lo:
+        return None
     for _ in range(50):
-        if hi <= lo:
-            return None
-        at = segment_s * round(rng.uniform(lo, hi) / segment_s)
-        if all(at + seconds + 8 <= a or at >= b + 8 for a, b in taken):
+        at = float(grid * rng.randint(lo, hi))
+        if all(at + seconds + APART_S <= a or at >= b + APART_S for a, b in taken):
             taken.append((at, at + seconds))
             return at
     return None
@@ -155,17 +166,19 @@ def build(cfg: SimConfig, sources: Sources, timeline: Timeline) -> list[Candidat
             camera = kinds[rotation % len(kinds)]
             telemetry = (SECOND_MONITOR, FOCUS_LOST)[rotation % 2]
             rotation += 1
-            for kind, length in ((camera, float(DURATION_S[camera])), (telemetry, float(TELEMETRY_S[telemetry]))):
-                at = _place(rng, exam_s, taken, length, cfg.segment_s)
+            seg = cfg.segment_s  # a camera anomaly is whole camera segments, ending a segment before the exam
+            for kind, length, grid, tail in ((camera, float(anomaly_seconds(camera, seg)), seg, TAIL_S + seg),
+                                             (telemetry, float(TELEMETRY_S[telemetry]), 1, TAIL_S)):
+                at = _place(rng, exam_s, taken, length, grid, tail)
                 if at is not None:
                     plan.injections.append(Injection(kind, at, length, variant=rotation))
         elif rng.random() < 0.5:
-            at = _place(rng, exam_s, taken, 1.0, cfg.segment_s)
+            at = _place(rng, exam_s, taken, 1.0)
             if at is not None:
                 plan.blips.append(at)
         if i in drops:  # after the injections: a short exam keeps its anomalies rather than its drops
             seconds = min(16.0, 0.6 * timeline.abandon_grace.total_seconds())
-            at = _place(rng, exam_s, taken, seconds, cfg.segment_s)
+            at = _place(rng, exam_s, taken, seconds)
             plan.drop = Drop(at, seconds) if at is not None else None
         plans.append(plan)
     return plans

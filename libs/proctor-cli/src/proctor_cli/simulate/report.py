@@ -134,6 +134,7 @@ def latency(found: dict[str, Detected], arrivals: dict[str, float], plans: list[
     proctor's console. Incidents decided on footage uploaded after a network drop are reported apart."""
     drops = {p.cid: p.drop for p in plans if p.drop and p.drop.start and p.drop.end}
     live, backlog, by_source = [], [], defaultdict(list)
+    each: list[tuple[float, str, str]] = []
     for iid, d in found.items():
         if iid not in arrivals:
             continue
@@ -144,11 +145,14 @@ def latency(found: dict[str, Detected], arrivals: dict[str, float], plans: list[
             continue
         live.append(ms)
         by_source[c.IncidentSource.Name(d.source).removeprefix("INCIDENT_SOURCE_").lower()].append(ms)
+        each.append((ms, c.IncidentKind.Name(d.kind).removeprefix("INCIDENT_KIND_"), d.candidate_id))
     return {"e2e_p50_ms": percentile(live, 0.5), "e2e_p99_ms": percentile(live, 0.99),
             "e2e_max_ms": percentile(live, 1.0), "e2e_measured": len(live),
             "e2e_by_source": {k: {"p50_ms": percentile(v, 0.5), "p99_ms": percentile(v, 0.99), "n": len(v)}
                               for k, v in by_source.items()},
-            "e2e_backlog_after_drop": {"n": len(backlog), "p50_ms": percentile(backlog, 0.5)}}
+            "e2e_backlog_after_drop": {"n": len(backlog), "p50_ms": percentile(backlog, 0.5)},
+            "e2e_slowest": [{"ms": round(ms, 1), "kind": kind, "candidate_id": cid}
+                            for ms, kind, cid in sorted(each, reverse=True)[:5]]}
 
 
 def delivery(found: dict[str, Detected], deliveries: Counter[str]) -> dict[str, Any]:
@@ -190,6 +194,23 @@ def media_loss(acked: list[tuple[str, dict[int, Any], dict[int, Any]]]) -> dict[
             "media_bytes_lost": lost, "media_lost_segments": problems[:20]}
 
 
+def stills_flow(streams: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """Live analysis stills per stream kind, summed over the candidates (``streams``: each candidate's
+    stream name -> recorder): captured by the clients, sent (in calls the server answered), accepted (as
+    the server counted them), and never sent. Kinds that sent none are left out."""
+    out: dict[str, dict[str, int]] = {}
+    for by_name in streams:
+        for name, rec in by_name.items():
+            sender = getattr(rec, "stills", None)
+            if sender is None:
+                continue
+            total = out.setdefault(name, {"streams": 0, "captured": 0, "sent": 0, "accepted": 0, "unsent": 0})
+            total["streams"] += 1
+            for key, n in sender.counts().items():
+                total[key] += n
+    return dict(sorted(out.items()))
+
+
 def tree_bytes(root: Path) -> int:
     return sum(f.stat().st_size for f in root.rglob("*") if f.is_file()) if root.exists() else 0
 
@@ -219,6 +240,9 @@ def summary_text(r: dict[str, Any]) -> str:
         f"media_bytes_lost {r['media_bytes_lost']} (of {r['media_bytes_acknowledged']} acknowledged)  "
         f"incidents_lost {r['incidents_lost']}  incidents_duplicated {r['incidents_duplicated']}  "
         f"answers_lost {r['answers_lost']} (of {r['answers_acknowledged']} acknowledged)",
+        "stills (live analysis): " + ("; ".join(
+            f"{kind} {n['sent']} sent, {n['accepted']} accepted (of {n['captured']} captured)"
+            for kind, n in r.get("stills", {}).items()) or "none (the server asked for none)"),
         f"final states: {r['states']}; the pipeline caught up {r['caught_up_s_after_end']} s after the end; "
         f"load average {r['load_average']}",
         f"proctor console: {r['console_url']} (live while the sitting runs; the chief proctor token is logged "

@@ -58,11 +58,12 @@ from proctor_runtime.topics import (
     INCIDENTS,
     MEDIA_SEGMENTS_RECEIVED,
     MEDIA_SEGMENTS_STORED,
+    MEDIA_STILLS,
 )
 
 # what must be consumed before the sitting's results are final: service -> its input topics
-SETTLE_INPUTS = {"media-worker": {MEDIA_SEGMENTS_RECEIVED.name}, "anomaly": {MEDIA_SEGMENTS_STORED.name,
-                                                                             CLIENT_TELEMETRY.name},
+SETTLE_INPUTS = {"media-worker": {MEDIA_SEGMENTS_RECEIVED.name},
+                 "anomaly": {MEDIA_SEGMENTS_STORED.name, MEDIA_STILLS.name, CLIENT_TELEMETRY.name},
                  "notify": {INCIDENTS.name}}
 ORDER = ["exam-session", "auth-face", "media-ingest", "media-worker", "anomaly", "notify"]
 Hook = Callable[["Simulation"], Coroutine[Any, Any, None]]
@@ -161,8 +162,7 @@ class Simulation:
         for ident in self.src.identities:
             if ident.liveness_clip is None:
                 continue
-            tracked = cache / "simulate-v1" / f"track-{ident.liveness_clip.stem}.json"
-            if pack is None and not tracked.exists():
+            if pack is None and not liveness.track_path(cache, ident.liveness_clip).exists():
                 from proctor_faces import FacesSettings, load_pack
 
                 pack = load_pack(FacesSettings())
@@ -307,7 +307,7 @@ class Simulation:
         result: dict[str, Any] = {
             "sitting_id": self.sitting_id, "candidates": cfg.candidates, "cheaters": cfg.cheater_count,
             "speed": cfg.speed, "seed": cfg.seed, "exam_minutes": cfg.minutes, "exam_wall_s": tl.exam_s,
-            "segment_s": cfg.segment_s, "media_source": self.src.origin,
+            "segment_s": cfg.segment_s, "phone_segment_s": cfg.phone_segment_s, "media_source": self.src.origin,
             "wall_s": round(self.wall[1] - self.wall[0], 1), "candidate_hours": round(hours, 4),
             "honest_candidate_hours": round(honest, 4),
             "incident_recall": acc["incident_recall"], "incident_precision": acc["incident_precision"],
@@ -324,6 +324,7 @@ class Simulation:
             "bytes_stored": stored, "bytes_stored_per_candidate_hour": round(stored / hours) if hours else None,
             "media_bytes_lost": media["media_bytes_lost"],
             "media_bytes_acknowledged": media["media_bytes_acknowledged"],
+            "stills": report.stills_flow([o.streams for o in outs.values()]),
             "incidents_lost": dlv["incidents_lost"], "incidents_duplicated": dlv["incidents_duplicated"],
             "answers_lost": lost_answers, "answers_acknowledged": acked_answers,
             "answers_flagged_offline": sum(o.answers_flagged for o in outs.values()),

@@ -215,3 +215,25 @@ class MediaStreamEvent(_message.Message):
     streams: _containers.RepeatedCompositeFieldContainer[StreamSummary]
     progress: _common_pb2.UploadProgress
     def __init__(self, meta: _Optional[_Union[_meta_pb2.EventMeta, _Mapping]] = ..., kind: _Optional[_Union[MediaStreamEventKind, str]] = ..., stream_id: _Optional[str] = ..., stream_kind: _Optional[_Union[_common_pb2.StreamKind, str]] = ..., attempt_number: _Optional[int] = ..., device_kind: _Optional[_Union[_common_pb2.DeviceKind, str]] = ..., segment_count: _Optional[int] = ..., total_bytes: _Optional[int] = ..., chain_head: _Optional[bytes] = ..., late: _Optional[bool] = ..., missing_segments: _Optional[_Iterable[int]] = ..., problems: _Optional[_Iterable[str]] = ..., upload_deadline: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., playlist_uri: _Optional[str] = ..., streams: _Optional[_Iterable[_Union[StreamSummary, _Mapping]]] = ..., progress: _Optional[_Union[_common_pb2.UploadProgress, _Mapping]] = ...) -> None: ...
+
+class MediaStill(_message.Message):
+    __slots__ = ("meta", "stream_id", "stream_kind", "attempt_number", "captured_at", "stream_offset", "jpeg", "received_at", "device_kind")
+    META_FIELD_NUMBER: _ClassVar[int]
+    STREAM_ID_FIELD_NUMBER: _ClassVar[int]
+    STREAM_KIND_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    CAPTURED_AT_FIELD_NUMBER: _ClassVar[int]
+    STREAM_OFFSET_FIELD_NUMBER: _ClassVar[int]
+    JPEG_FIELD_NUMBER: _ClassVar[int]
+    RECEIVED_AT_FIELD_NUMBER: _ClassVar[int]
+    DEVICE_KIND_FIELD_NUMBER: _ClassVar[int]
+    meta: _meta_pb2.EventMeta
+    stream_id: str
+    stream_kind: _common_pb2.StreamKind
+    attempt_number: int
+    captured_at: _timestamp_pb2.Timestamp
+    stream_offset: _duration_pb2.Duration
+    jpeg: bytes
+    received_at: _timestamp_pb2.Timestamp
+    device_kind: _common_pb2.DeviceKind
+    def __init__(self, meta: _Optional[_Union[_meta_pb2.EventMeta, _Mapping]] = ..., stream_id: _Optional[str] = ..., stream_kind: _Optional[_Union[_common_pb2.StreamKind, str]] = ..., attempt_number: _Optional[int] = ..., captured_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., stream_offset: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., jpeg: _Optional[bytes] = ..., received_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., device_kind: _Optional[_Union[_common_pb2.DeviceKind, str]] = ...) -> None: ...

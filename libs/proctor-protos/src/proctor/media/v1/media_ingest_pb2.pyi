@@ -39,20 +39,50 @@ CLOSE_REASON_REPLACED: CloseReason
 CLOSE_REASON_STAFF: CloseReason
 
 class UploadLimits(_message.Message):
-    __slots__ = ("max_chunk_bytes", "max_segment_bytes", "max_stream_bytes", "max_inflight_chunks", "max_segments", "segment_duration")
+    __slots__ = ("max_chunk_bytes", "max_segment_bytes", "max_stream_bytes", "max_inflight_chunks", "max_segments", "segment_duration", "still_interval", "still_max_bytes", "still_max_side", "max_stills_per_call")
     MAX_CHUNK_BYTES_FIELD_NUMBER: _ClassVar[int]
     MAX_SEGMENT_BYTES_FIELD_NUMBER: _ClassVar[int]
     MAX_STREAM_BYTES_FIELD_NUMBER: _ClassVar[int]
     MAX_INFLIGHT_CHUNKS_FIELD_NUMBER: _ClassVar[int]
     MAX_SEGMENTS_FIELD_NUMBER: _ClassVar[int]
     SEGMENT_DURATION_FIELD_NUMBER: _ClassVar[int]
+    STILL_INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    STILL_MAX_BYTES_FIELD_NUMBER: _ClassVar[int]
+    STILL_MAX_SIDE_FIELD_NUMBER: _ClassVar[int]
+    MAX_STILLS_PER_CALL_FIELD_NUMBER: _ClassVar[int]
     max_chunk_bytes: int
     max_segment_bytes: int
     max_stream_bytes: int
     max_inflight_chunks: int
     max_segments: int
     segment_duration: _duration_pb2.Duration
-    def __init__(self, max_chunk_bytes: _Optional[int] = ..., max_segment_bytes: _Optional[int] = ..., max_stream_bytes: _Optional[int] = ..., max_inflight_chunks: _Optional[int] = ..., max_segments: _Optional[int] = ..., segment_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+    still_interval: _duration_pb2.Duration
+    still_max_bytes: int
+    still_max_side: int
+    max_stills_per_call: int
+    def __init__(self, max_chunk_bytes: _Optional[int] = ..., max_segment_bytes: _Optional[int] = ..., max_stream_bytes: _Optional[int] = ..., max_inflight_chunks: _Optional[int] = ..., max_segments: _Optional[int] = ..., segment_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., still_interval: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., still_max_bytes: _Optional[int] = ..., still_max_side: _Optional[int] = ..., max_stills_per_call: _Optional[int] = ...) -> None: ...
+
+class Still(_message.Message):
+    __slots__ = ("captured_at", "jpeg")
+    CAPTURED_AT_FIELD_NUMBER: _ClassVar[int]
+    JPEG_FIELD_NUMBER: _ClassVar[int]
+    captured_at: _timestamp_pb2.Timestamp
+    jpeg: bytes
+    def __init__(self, captured_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., jpeg: _Optional[bytes] = ...) -> None: ...
+
+class SubmitStillsRequest(_message.Message):
+    __slots__ = ("stream_id", "stills")
+    STREAM_ID_FIELD_NUMBER: _ClassVar[int]
+    STILLS_FIELD_NUMBER: _ClassVar[int]
+    stream_id: str
+    stills: _containers.RepeatedCompositeFieldContainer[Still]
+    def __init__(self, stream_id: _Optional[str] = ..., stills: _Optional[_Iterable[_Union[Still, _Mapping]]] = ...) -> None: ...
+
+class SubmitStillsResponse(_message.Message):
+    __slots__ = ("accepted",)
+    ACCEPTED_FIELD_NUMBER: _ClassVar[int]
+    accepted: int
+    def __init__(self, accepted: _Optional[int] = ...) -> None: ...
 
 class MediaStreamInfo(_message.Message):
     __slots__ = ("stream_id", "sitting_id", "candidate_id", "attempt_number", "kind", "format", "device_kind", "device_id", "state", "client_stream_key", "opened_at", "closed_at", "verified_at", "segments_complete", "contiguous_segments", "bytes_committed", "late", "upload_deadline", "last_activity_at", "chain_head", "problems")

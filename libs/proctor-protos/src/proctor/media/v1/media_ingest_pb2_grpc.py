@@ -44,6 +44,11 @@ class MediaIngestStub:
                 request_serializer=proctor_dot_media_dot_v1_dot_media__ingest__pb2.UploadChunksRequest.SerializeToString,
                 response_deserializer=proctor_dot_media_dot_v1_dot_media__ingest__pb2.UploadChunksResponse.FromString,
                 _registered_method=True)
+        self.SubmitStills = channel.unary_unary(
+                '/proctor.media.v1.MediaIngest/SubmitStills',
+                request_serializer=proctor_dot_media_dot_v1_dot_media__ingest__pb2.SubmitStillsRequest.SerializeToString,
+                response_deserializer=proctor_dot_media_dot_v1_dot_media__ingest__pb2.SubmitStillsResponse.FromString,
+                _registered_method=True)
         self.AppendChunk = channel.unary_unary(
                 '/proctor.media.v1.MediaIngest/AppendChunk',
                 request_serializer=proctor_dot_media_dot_v1_dot_media__ingest__pb2.AppendChunkRequest.SerializeToString,
@@ -95,6 +100,21 @@ class MediaIngestServicer:
         UPLOAD_WINDOW_CLOSED; RESOURCE_EXHAUSTED SEGMENT_TOO_LARGE / STREAM_TOO_LARGE /
         TOO_MANY_INFLIGHT / STORAGE_FULL.
         Idempotent: re-sent chunks and re-sent seals of committed bytes are acked as duplicates.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SubmitStills(self, request, context):
+        """Live analysis stills of an analysed stream (the desktop camera, the phone's evidence video): while it
+        records, the client sends one JPEG frame every UploadLimits.still_interval, as it is captured, so the
+        detectors see the candidate within a second instead of a segment later; the segments stay the
+        record. Stills captured during a network drop are kept and sent on reconnect, before the segments,
+        in capture order (several per call). Caller: the stream's owner.
+        Errors: INVALID_ARGUMENT FIELD_REQUIRED / STILL_NOT_JPEG / STILL_TIME_INVALID / TOO_MANY_STILLS;
+        RESOURCE_EXHAUSTED STILL_TOO_LARGE (metadata "max_bytes"); FAILED_PRECONDITION STREAM_CLOSED /
+        STILLS_NOT_ANALYSED (a stream kind that takes no stills); NOT_FOUND STREAM_NOT_FOUND.
+        Idempotent: a still sent twice is analysed once (anomaly keeps what it has seen per capture time).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -160,6 +180,11 @@ def add_MediaIngestServicer_to_server(servicer, server):
                     servicer.UploadChunks,
                     request_deserializer=proctor_dot_media_dot_v1_dot_media__ingest__pb2.UploadChunksRequest.FromString,
                     response_serializer=proctor_dot_media_dot_v1_dot_media__ingest__pb2.UploadChunksResponse.SerializeToString,
+            ),
+            'SubmitStills': grpc.unary_unary_rpc_method_handler(
+                    servicer.SubmitStills,
+                    request_deserializer=proctor_dot_media_dot_v1_dot_media__ingest__pb2.SubmitStillsRequest.FromString,
+                    response_serializer=proctor_dot_media_dot_v1_dot_media__ingest__pb2.SubmitStillsResponse.SerializeToString,
             ),
             'AppendChunk': grpc.unary_unary_rpc_method_handler(
                     servicer.AppendChunk,
@@ -241,6 +266,33 @@ class MediaIngest:
             '/proctor.media.v1.MediaIngest/UploadChunks',
             proctor_dot_media_dot_v1_dot_media__ingest__pb2.UploadChunksRequest.SerializeToString,
             proctor_dot_media_dot_v1_dot_media__ingest__pb2.UploadChunksResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SubmitStills(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/proctor.media.v1.MediaIngest/SubmitStills',
+            proctor_dot_media_dot_v1_dot_media__ingest__pb2.SubmitStillsRequest.SerializeToString,
+            proctor_dot_media_dot_v1_dot_media__ingest__pb2.SubmitStillsResponse.FromString,
             options,
             channel_credentials,
             insecure,

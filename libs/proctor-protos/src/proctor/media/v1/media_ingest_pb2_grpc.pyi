@@ -104,6 +104,17 @@ class MediaIngestStub:
       TOO_MANY_INFLIGHT / STORAGE_FULL.
     Idempotent: re-sent chunks and re-sent seals of committed bytes are acked as duplicates.
     """
+    SubmitStills: _grpc.UnaryUnaryMultiCallable[_media_ingest_pb2.SubmitStillsRequest, _media_ingest_pb2.SubmitStillsResponse]
+    """Live analysis stills of an analysed stream (the desktop camera, the phone's evidence video): while it
+    records, the client sends one JPEG frame every UploadLimits.still_interval, as it is captured, so the
+    detectors see the candidate within a second instead of a segment later; the segments stay the
+    record. Stills captured during a network drop are kept and sent on reconnect, before the segments,
+    in capture order (several per call). Caller: the stream's owner.
+    Errors: INVALID_ARGUMENT FIELD_REQUIRED / STILL_NOT_JPEG / STILL_TIME_INVALID / TOO_MANY_STILLS;
+      RESOURCE_EXHAUSTED STILL_TOO_LARGE (metadata "max_bytes"); FAILED_PRECONDITION STREAM_CLOSED /
+      STILLS_NOT_ANALYSED (a stream kind that takes no stills); NOT_FOUND STREAM_NOT_FOUND.
+    Idempotent: a still sent twice is analysed once (anomaly keeps what it has seen per capture time).
+    """
     AppendChunk: _grpc.UnaryUnaryMultiCallable[_media_ingest_pb2.AppendChunkRequest, _media_ingest_pb2.AppendChunkResponse]
     """Unary form of one chunk (for gRPC-Web/browser clients): acked once durable.
     Same errors and idempotency as UploadChunks.
@@ -153,6 +164,17 @@ class MediaIngestAsyncStub(MediaIngestStub):
       UPLOAD_WINDOW_CLOSED; RESOURCE_EXHAUSTED SEGMENT_TOO_LARGE / STREAM_TOO_LARGE /
       TOO_MANY_INFLIGHT / STORAGE_FULL.
     Idempotent: re-sent chunks and re-sent seals of committed bytes are acked as duplicates.
+    """
+    SubmitStills: _aio.UnaryUnaryMultiCallable[_media_ingest_pb2.SubmitStillsRequest, _media_ingest_pb2.SubmitStillsResponse]  # type: ignore[assignment]
+    """Live analysis stills of an analysed stream (the desktop camera, the phone's evidence video): while it
+    records, the client sends one JPEG frame every UploadLimits.still_interval, as it is captured, so the
+    detectors see the candidate within a second instead of a segment later; the segments stay the
+    record. Stills captured during a network drop are kept and sent on reconnect, before the segments,
+    in capture order (several per call). Caller: the stream's owner.
+    Errors: INVALID_ARGUMENT FIELD_REQUIRED / STILL_NOT_JPEG / STILL_TIME_INVALID / TOO_MANY_STILLS;
+      RESOURCE_EXHAUSTED STILL_TOO_LARGE (metadata "max_bytes"); FAILED_PRECONDITION STREAM_CLOSED /
+      STILLS_NOT_ANALYSED (a stream kind that takes no stills); NOT_FOUND STREAM_NOT_FOUND.
+    Idempotent: a still sent twice is analysed once (anomaly keeps what it has seen per capture time).
     """
     AppendChunk: _aio.UnaryUnaryMultiCallable[_media_ingest_pb2.AppendChunkRequest, _media_ingest_pb2.AppendChunkResponse]  # type: ignore[assignment]
     """Unary form of one chunk (for gRPC-Web/browser clients): acked once durable.
@@ -212,6 +234,23 @@ class MediaIngestServicer(metaclass=_abc_1.ABCMeta):
           UPLOAD_WINDOW_CLOSED; RESOURCE_EXHAUSTED SEGMENT_TOO_LARGE / STREAM_TOO_LARGE /
           TOO_MANY_INFLIGHT / STORAGE_FULL.
         Idempotent: re-sent chunks and re-sent seals of committed bytes are acked as duplicates.
+        """
+
+    @_abc_1.abstractmethod
+    def SubmitStills(
+        self,
+        request: _media_ingest_pb2.SubmitStillsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_media_ingest_pb2.SubmitStillsResponse, _abc.Awaitable[_media_ingest_pb2.SubmitStillsResponse]]:
+        """Live analysis stills of an analysed stream (the desktop camera, the phone's evidence video): while it
+        records, the client sends one JPEG frame every UploadLimits.still_interval, as it is captured, so the
+        detectors see the candidate within a second instead of a segment later; the segments stay the
+        record. Stills captured during a network drop are kept and sent on reconnect, before the segments,
+        in capture order (several per call). Caller: the stream's owner.
+        Errors: INVALID_ARGUMENT FIELD_REQUIRED / STILL_NOT_JPEG / STILL_TIME_INVALID / TOO_MANY_STILLS;
+          RESOURCE_EXHAUSTED STILL_TOO_LARGE (metadata "max_bytes"); FAILED_PRECONDITION STREAM_CLOSED /
+          STILLS_NOT_ANALYSED (a stream kind that takes no stills); NOT_FOUND STREAM_NOT_FOUND.
+        Idempotent: a still sent twice is analysed once (anomaly keeps what it has seen per capture time).
         """
 
     @_abc_1.abstractmethod
