@@ -21,3 +21,13 @@ def test_key_table_is_bounded():
     for i in range(100):
         limiter.check(f"k{i}", now=0.0)
     assert len(limiter._buckets) == 10
+
+
+def test_a_batch_takes_as_many_tokens_as_it_has_items_or_none():
+    limiter = RateLimiter(per_minute=60, burst=10)
+    limiter.check("stream", now=0.0, cost=8)
+    with pytest.raises(ResourceExhausted) as err:
+        limiter.check("stream", now=0.0, cost=3)  # 2 left: the whole batch is refused, nothing taken
+    assert int(err.value.metadata["retry_after_ms"]) == 1_000
+    limiter.check("stream", now=0.0, cost=2)
+    limiter.check("stream", now=5.0, cost=5)  # 1 token per second came back

@@ -11,7 +11,7 @@ import grpc
 import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from google.protobuf.timestamp_pb2 import Timestamp
-from ingest_harness import Ingest, sitting, start_ingest, still_jpeg, stop_ingest
+from ingest_harness import Ingest, still_jpeg
 from prometheus_client import REGISTRY
 
 from media_ingest.chain import chain_seed
@@ -106,14 +106,6 @@ async def test_kafka_unavailable_is_a_precise_unavailable(how):
 
 
 # --- the service ------------------------------------------------------------------------------------
-
-@pytest.fixture
-async def ingest(pg_dsn, postgres, kafka_bootstrap, tmp_path):
-    got = await start_ingest(pg_dsn, postgres, kafka_bootstrap, tmp_path / "objects")
-    await sitting(got)
-    yield got
-    await stop_ingest(got, postgres)
-
 
 def _read_stills(bootstrap: str, sitting_id: str, done, timeout_s: float = 20.0) -> list[tuple[str, int, object]]:
     """(key, partition, MediaStill) of this sitting on the stills topic, from the start, until ``done``."""
@@ -249,6 +241,23 @@ async def test_refused_stills_publish_nothing(ingest: Ingest, kafka_bootstrap):
     got = await published(ingest, kafka_bootstrap, lambda out: any(e.captured_at == marker.captured_at
                                                                    for _, _, e in out))
     assert [e.captured_at for _, _, e in got] == [marker.captured_at], "a refused still was published"
+
+
+async def test_a_flood_of_stills_is_rate_limited_per_stream(ingest: Ingest):
+    """A backlog of 10 minutes of stills goes through; beyond it, 3 per second: the rest is refused whole
+    (the client drops them; anomaly analyses that time from the segments) and other streams are untouched."""
+    c0, c1 = await ingest.candidate("c0"), await ingest.candidate("c1")
+    cam = (await ingest.open(c0, CAMERA)).stream.stream_id
+    other = (await ingest.open(c1, CAMERA)).stream.stream_id
+    batch = [pb.Still(captured_at=ts(ingest.clock.now + timedelta(milliseconds=k)), jpeg=JPEG) for k in range(64)]
+    accepted = 0
+    for _ in range(9):  # 576 of the 600-still burst
+        accepted += (await submit(ingest, c0.desktop, cam, *batch)).accepted
+    assert accepted == 576
+    detail = await refused(submit(ingest, c0.desktop, cam, *batch), grpc.StatusCode.RESOURCE_EXHAUSTED,
+                           "RATE_LIMITED")
+    assert int(detail.metadata["retry_after_ms"]) > 0 and detail.message_zh
+    assert (await submit(ingest, c1.desktop, other, batch[0])).accepted == 1
 
 
 async def test_limits_announce_stills_for_the_analysed_kinds(ingest: Ingest):

@@ -23,14 +23,6 @@ CAMERA, SCREEN, PHONE, SCAN = (common_pb2.STREAM_KIND_DESKTOP_CAMERA, common_pb2
                                common_pb2.STREAM_KIND_PHONE_EVIDENCE, common_pb2.STREAM_KIND_PHONE_ROOM_SCAN)
 
 
-@pytest.fixture
-async def ingest(pg_dsn, postgres, kafka_bootstrap, tmp_path):
-    got = await start_ingest(pg_dsn, postgres, kafka_bootstrap, tmp_path / "objects")
-    await sitting(got)
-    yield got
-    await stop_ingest(got, postgres)
-
-
 async def test_upload_resume_close_and_verify(ingest: Ingest, kafka_bootstrap):
     c = await ingest.candidate("c0")
     opened = await ingest.open(c, CAMERA, key="cam-1")

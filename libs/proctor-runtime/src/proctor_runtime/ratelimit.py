@@ -20,19 +20,20 @@ class RateLimiter:
     max_keys: int = 100_000
     _buckets: OrderedDict[str, tuple[float, float]] = field(default_factory=OrderedDict)
 
-    def check(self, key: str, now: float | None = None) -> None:
-        """Take one token for ``key`` or raise RESOURCE_EXHAUSTED RATE_LIMITED."""
+    def check(self, key: str, now: float | None = None, cost: float = 1.0) -> None:
+        """Take ``cost`` tokens (one call, or the items of a batch) for ``key`` or raise RESOURCE_EXHAUSTED
+        RATE_LIMITED (nothing taken)."""
         current = time.monotonic() if now is None else now
         capacity = self.burst or self.per_minute
         rate = self.per_minute / 60.0
         tokens, last = self._buckets.pop(key, (capacity, current))
         tokens = min(capacity, tokens + (current - last) * rate)
-        if tokens < 1.0:
+        if tokens < cost:
             self._buckets[key] = (tokens, current)
-            retry_ms = int((1.0 - tokens) / rate * 1000)
+            retry_ms = int((cost - tokens) / rate * 1000)
             raise ResourceExhausted("RATE_LIMITED", f"too many attempts; retry in {retry_ms // 1000 + 1} s",
                                     f"操作过于频繁，请 {retry_ms // 1000 + 1} 秒后重试",
                                     {"retry_after_ms": str(retry_ms)})
-        self._buckets[key] = (tokens - 1.0, current)
+        self._buckets[key] = (tokens - cost, current)
         while len(self._buckets) > self.max_keys:
             self._buckets.popitem(last=False)

@@ -63,6 +63,11 @@ class Settings(BaseServiceSettings):
     # stream rows kept in memory by SubmitStills (1 call/s per stream): a closed stream may still take
     # stills for this long on a replica that cached it open; 0 = read the row on every call
     still_stream_cache_s: float = Field(default=10.0, ge=0, le=60)
+    # stills per stream: 3 per second sustained (three times the interval) and a burst of 10 minutes of them
+    # (a backlog after a network drop); beyond, RESOURCE_EXHAUSTED RATE_LIMITED: the client drops those
+    # stills, and anomaly analyses that time from the stream's segments instead
+    stills_per_minute_per_stream: float = Field(default=180.0, gt=0)
+    stills_burst_per_stream: float = Field(default=600.0, ge=1)
 
     def segment_seconds(self, kind: int) -> float | None:
         by_kind = {common_pb2.STREAM_KIND_DESKTOP_CAMERA: self.segment_s_desktop_camera,

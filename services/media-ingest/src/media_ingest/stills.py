@@ -42,6 +42,7 @@ from proctor_runtime.errors import (
 )
 from proctor_runtime.events import meta, ts
 from proctor_runtime.kafka import EventProducer
+from proctor_runtime.ratelimit import RateLimiter
 from proctor_runtime.tokens import Claims, Role, require_role
 
 JPEG_START = b"\xff\xd8\xff"  # SOI + the first marker's 0xFF
@@ -119,6 +120,9 @@ class Stills:
 
     def __post_init__(self) -> None:
         self.streams = StreamCache(self.settings.still_stream_cache_s)
+        # per stream, checked after the ownership: nobody drains another device's allowance
+        self.limiter = RateLimiter(per_minute=self.settings.stills_per_minute_per_stream,
+                                   burst=max(self.settings.stills_burst_per_stream, self.settings.max_stills_per_call))
 
     async def submit(self, claims: Claims | None, req: pb.SubmitStillsRequest) -> pb.SubmitStillsResponse:
         kind = "unknown"
@@ -127,6 +131,7 @@ class Stills:
             s = await self._stream(req.stream_id)
             kind = metrics.stream_kind(s.kind)
             self._check_stream(caller, s)
+            self.limiter.check(s.stream_id, cost=len(req.stills))
             anchor_ns = ts(anchor_of(s)).ToNanoseconds()
             for i, still in enumerate(req.stills):
                 check_still(i, still, anchor_ns, self.settings.still_max_bytes)

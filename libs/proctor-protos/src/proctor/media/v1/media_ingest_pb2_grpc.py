@@ -112,7 +112,9 @@ class MediaIngestServicer:
         record. Stills captured during a network drop are kept and sent on reconnect, before the segments,
         in capture order (several per call). Caller: the stream's owner.
         Errors: INVALID_ARGUMENT FIELD_REQUIRED / STILL_NOT_JPEG / STILL_TIME_INVALID / TOO_MANY_STILLS;
-        RESOURCE_EXHAUSTED STILL_TOO_LARGE (metadata "max_bytes"); FAILED_PRECONDITION STREAM_CLOSED /
+        RESOURCE_EXHAUSTED STILL_TOO_LARGE (metadata "max_bytes") / RATE_LIMITED (more than a 10-minute
+        backlog, then 3 stills a second per stream: drop those stills, their segments are analysed instead;
+        metadata "retry_after_ms"); FAILED_PRECONDITION STREAM_CLOSED /
         STILLS_NOT_ANALYSED (a stream kind that takes no stills); NOT_FOUND STREAM_NOT_FOUND.
         Idempotent: a still sent twice is analysed once (anomaly keeps what it has seen per capture time).
         """
