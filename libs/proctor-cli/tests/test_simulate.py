@@ -82,6 +82,21 @@ def test_repertoire_finds_turns_blinks_and_mirrors():
 
 @pytest.mark.infra
 @pytest.mark.timeout(420)
+def test_cpu_projection_counts_one_off_work_once_per_candidate():
+    # 10 candidates, 0.5 candidate-hours recorded in all, 0.25 of them in the steady window; process "a" used
+    # 50 CPU-s in the window (200 per candidate-hour running) and 150 in all: 100 for the recording, 50
+    # once (5 per candidate). A real 1.5-h exam: 200 + 5 / 1.5 per candidate-hour.
+    r = report.cpu_projection({"a": 150.0, "b": 10.0}, {"a": 50.0, "b": 5.0}, 0.25, 0.5, 10, 1.5)
+    assert r["projected"] and r["steady_by_process"] == {"a": 200.0, "b": 20.0}
+    assert r["one_off_by_process"] == {"a": 5.0, "b": 0.0}
+    assert r["by_process"] == {"a": round(200 + 5 / 1.5, 1), "b": 20.0}
+    assert r["cpu_seconds_per_candidate_hour"] == round(200 + 5 / 1.5 + 20, 1)
+    assert r["compressed"] == 320.0 and r["compressed_by_process"] == {"a": 300.0, "b": 20.0}
+    # without a window (a sitting cut short) the plain quotient stands
+    cut = report.cpu_projection({"a": 150.0}, {}, 0.0, 0.5, 10, 1.5)
+    assert not cut["projected"] and cut["cpu_seconds_per_candidate_hour"] == 300.0
+
+
 async def test_short_sitting_report_invariants(kafka_broker, postgres, monkeypatch):
     monkeypatch.setenv("PROCTOR_SERVICE_PORT_BASE", str(random.randrange(23000, 26000, 200)))
     topics.ensure_topics(kafka_broker.settings.kafka_bootstrap, topics.new_topics())
@@ -114,4 +129,6 @@ async def test_short_sitting_report_invariants(kafka_broker, postgres, monkeypat
     if acc["injected_detected"]:
         assert r["proctors"]["incidents_delivered"] and r["e2e_p50_ms"] > 0 and r["e2e_p99_ms"] >= r["e2e_p50_ms"]
     assert r["cpu_seconds_per_candidate_hour"] > 0 and r["bytes_stored_per_candidate_hour"] > 0
+    # the steady window was measured: the figure is the projection to a real exam
+    assert r["cpu"]["projected"] and r["cpu"]["steady_candidate_hours"] > 0
     assert "incident_recall" in r["text"] and r["console_url"].startswith("http://127.0.0.1:")

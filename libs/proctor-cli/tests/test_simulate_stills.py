@@ -93,7 +93,7 @@ def _never() -> np.ndarray:
 def test_lengths_are_whole_segments():
     assert set(DURATION_S.values()) == {10, 30}  # multiples of the camera's default segment
     assert all(anomaly_seconds(k, 10) == DURATION_S[k] for k in DURATION_S)
-    for seg in (1, 2, 4, 10):
+    for seg in (1, 2, 4, 10, 30):
         for k, seconds in DURATION_S.items():
             got = anomaly_seconds(k, seg)
             assert got % seg == 0 and seconds <= got < seconds + seg
@@ -115,22 +115,25 @@ class _Sources:
         return kinds + ([c.INCIDENT_KIND_GAZE_AWAY] if identity.away else [])
 
 
-@pytest.mark.parametrize("segment_s", [1, 2, 4, 10])
+@pytest.mark.parametrize("segment_s", [1, 2, 4, 10, 30])
 def test_camera_injections_start_on_a_segment_and_end_a_segment_before_the_exam(segment_s):
-    cfg = plan.SimConfig(candidates=20, cheaters=10, speed=60, seed=3, segment_s=segment_s)
+    # speed 30: a 180-s exam, room for 30-s segments
+    cfg = plan.SimConfig(candidates=20, cheaters=10, speed=30, seed=3, segment_s=segment_s)
     timeline = plan.Timeline.compressed(cfg, T0)
     plans = plan.build(cfg, _Sources(), timeline)  # type: ignore[arg-type]
     camera = [(p, i) for p in plans for i in p.injections if not i.telemetry]
     assert len(camera) == 10
     for p, inj in camera:
         assert inj.at_s % segment_s == 0 and inj.at_s >= plan.WARM_UP_S
-        assert inj.seconds == anomaly_seconds(inj.kind, segment_s)
-        # the recording (from about 1 s into the exam, whole segments only) holds all of it
-        assert inj.at_s + inj.seconds <= segment_s * ((timeline.exam_s - 2) // segment_s)
+        # the anomaly lasts its own length whatever the segments; its footage takes whole segments
+        assert inj.seconds == DURATION_S[inj.kind]
+        footage = anomaly_seconds(inj.kind, segment_s)
+        # the recording (from about 1 s into the exam, whole segments only) holds all of its segments
+        assert inj.at_s + footage <= segment_s * ((timeline.exam_s - 2) // segment_s)
         others = [(i.at_s, i.at_s + i.seconds) for i in p.injections if i is not inj]
         if p.drop is not None:
             others.append((p.drop.at_s, p.drop.at_s + p.drop.seconds))
-        assert all(inj.at_s + inj.seconds + plan.APART_S <= a or inj.at_s >= b + plan.APART_S for a, b in others)
+        assert all(inj.at_s + footage + plan.APART_S <= a or inj.at_s >= b + plan.APART_S for a, b in others)
 
 
 def test_still_position_and_capture_time():
@@ -154,15 +157,31 @@ def test_camera_stills_show_the_anomaly_within_its_ground_truth():
     seg = 10
     inj = plan.Injection(c.INCIDENT_KIND_IDENTITY_MISMATCH, at_s=20, seconds=30)
     feed = camera_feed(_footage("n", 2, seg), [(inj, _footage("x", 3, seg))], seg)
+    _check_truth(feed, inj, seg, 7, [b"n0", b"n1", b"x0", b"x1", b"x2", b"n1", b"n0"], 20, 50)
+
+
+def test_an_anomaly_shorter_than_a_segment_ends_inside_it():
+    # 30-s segments, a 10-s anomaly: its segment shows it for the first 10 s (stills "x0.0".."x0.9"), then the
+    # person again ("y..." below stands for that honest rest of the anomaly footage)
+    seg = 30
+    inj = plan.Injection(c.INCIDENT_KIND_NO_FACE, at_s=30, seconds=10)
+    anomaly = Footage([b"x0"], [[(b"x0.%d" if k < 10 else b"y0.%d") % k for k in range(seg)]])
+    feed = camera_feed(_footage("n", 2, seg), [(inj, anomaly)], seg)
+    _check_truth(feed, inj, seg, 3, [b"n0", b"x0", b"n0"], 30, 40)
+
+
+def _check_truth(feed: Feed, inj: plan.Injection, seg: int, count: int, segments: list[bytes], start_s: int,
+                 end_s: int) -> None:
+    assert feed.stills is not None
     assert feed.stills is not None
     rec = Recorder(_stubs(None), (), {}, c.STREAM_KIND_DESKTOP_CAMERA, c.MediaFormat(), feed, seg, started=T0)
-    for _ in range(7):
+    for _ in range(count):
         rec.record()
-    assert [s.data for s in rec.recorded] == [b"n0", b"n1", b"x0", b"x1", b"x2", b"n1", b"n0"]
-    # segment i is captured from the recording's start + i segments; the truth is the anomaly's segments
-    assert [s.start for s in rec.recorded] == [T0 + timedelta(seconds=seg * i) for i in range(7)]
-    assert (inj.start, inj.end) == (T0 + timedelta(seconds=20), T0 + timedelta(seconds=50))
-    for e, i, k in positions(seg, 1.0, 7):
+    assert [s.data for s in rec.recorded] == segments
+    # segment i is captured from the recording's start + i segments; the truth is when the anomaly shows
+    assert [s.start for s in rec.recorded] == [T0 + timedelta(seconds=seg * i) for i in range(count)]
+    assert (inj.start, inj.end) == (T0 + timedelta(seconds=start_s), T0 + timedelta(seconds=end_s))
+    for e, i, k in positions(seg, 1.0, count):
         shown = feed.stills(i)[k]
         at = capture_time(T0, seg, i, k)
         assert shown.startswith(b"x") == (inj.start <= at < inj.end), (e, shown)

@@ -184,6 +184,7 @@ class Outcome:
     answers_acked: dict[str, str] = field(default_factory=dict)
     answers_flagged: int = 0
     recording_s: float = 0.0
+    recording_from: datetime | None = None  # when the desktop camera started recording
     streams: dict[str, Any] = field(default_factory=dict)  # kind -> Recorder
     errors: list[str] = field(default_factory=list)
 
@@ -305,6 +306,7 @@ class SimCandidate:
             tasks.append(asyncio.create_task(self.network_drop(entered)))
         await asyncio.gather(*tasks)
         self.out.recording_s = len(recorders[c.STREAM_KIND_DESKTOP_CAMERA].recorded) * self.media.segment_s
+        self.out.recording_from = recorders[c.STREAM_KIND_DESKTOP_CAMERA].started
         await until(end + timedelta(seconds=0.5))
         finish = pb.FinishRequest(**self.ids, client_request_id=uuid.uuid4().hex)
         await retried(lambda: self.stubs.exam.Finish(finish, metadata=self.md))

@@ -6,7 +6,8 @@ insightface wheel's Tom Hanks). Frames are decoded once with ffmpeg (display rot
 640x360 at 15 fps. Desktop camera (and phone evidence) segments are those frames, looped forwards and
 backwards to a whole number of segments (at least ``NORMAL_MIN_S``), encoded as the desktop client does
 (H.264 + AAC fragmented MP4, ``segment_s`` seconds each, 1-s GOP); an injected anomaly replaces a run
-of segments by frames that really show it (its length rounded up to whole segments):
+of segments: frames that really show it for its own length (``DURATION_S``), from the first segment's
+start, then the person's honest footage to the end of the last segment:
 
 - ``MULTIPLE_FACES``: a second real face (another identity's photo) composited into the frames;
 - ``FACE_MASKED``: a real photo of a person wearing a mask;
@@ -47,8 +48,8 @@ CACHE_VERSION = "simulate-v2"  # v2: 10-s anomaly lengths, footage looped to who
 NORMAL_MIN_S = 20  # the honest footage is looped to at least this long (then to whole segments)
 STILL_QUALITY = 80  # JPEG quality of the live analysis stills
 
-# injected anomaly kinds (camera) and how long each lasts (seconds of media, a multiple of 10: the
-# camera's segment length; other lengths are rounded up to whole segments, ``anomaly_seconds``)
+# injected anomaly kinds (camera) and how long each lasts (seconds of media, whatever the segment length:
+# the segments that hold it are ``anomaly_seconds`` long, honest footage after it)
 MULTIPLE_FACES = c.INCIDENT_KIND_MULTIPLE_FACES
 FACE_MASKED = c.INCIDENT_KIND_FACE_MASKED
 GAZE_AWAY = c.INCIDENT_KIND_GAZE_AWAY
@@ -64,7 +65,8 @@ def whole_segments(seconds: float, segment_s: int) -> int:
 
 
 def anomaly_seconds(kind: int, segment_s: int) -> int:
-    """How long an injected camera anomaly plays with ``segment_s``-second segments (whole segments)."""
+    """How much footage an injected camera anomaly takes with ``segment_s``-second segments: its own length
+    rounded up to whole segments (the anomaly first, honest footage after it)."""
     return whole_segments(DURATION_S[kind], segment_s)
 
 
@@ -223,7 +225,14 @@ class Sources:
         return [cv2.imencode(".jpg", seq[i], [cv2.IMWRITE_JPEG_QUALITY, 92])[1].tobytes() for i in picks]
 
     def anomaly_frames(self, identity: Identity, kind: int, variant: int, segment_s: int) -> np.ndarray:
-        seconds = anomaly_seconds(kind, segment_s)
+        """The anomaly for ``DURATION_S[kind]`` seconds, then the person's honest footage to whole segments."""
+        shown = self._anomaly(identity, kind, variant, DURATION_S[kind])
+        rest = anomaly_seconds(kind, segment_s) * FPS - len(shown)
+        if rest <= 0:
+            return shown
+        return np.concatenate([shown, loop_to(self.base(identity), rest / FPS)[:rest]])
+
+    def _anomaly(self, identity: Identity, kind: int, variant: int, seconds: int) -> np.ndarray:
         base = loop_to(self.base(identity), seconds)
         if kind == MULTIPLE_FACES:
             path = self.others[variant % len(self.others)]
@@ -271,7 +280,9 @@ class Sources:
 
     def anomaly(self, identity: Identity, kind: int, variant: int, segment_s: int) -> Footage:
         name = c.IncidentKind.Name(kind).removeprefix("INCIDENT_KIND_").lower()
-        return self.footage(f"{name}-{identity.name}-{variant}",
+        # the key names the anomaly's own length: the footage differs from that of the same anomaly filling
+        # whole segments of another length
+        return self.footage(f"{name}{DURATION_S[kind]}-{identity.name}-{variant}",
                             lambda: self.anomaly_frames(identity, kind, variant, segment_s), segment_s)
 
     def phone(self, identity: Identity, segment_s: int) -> Footage:

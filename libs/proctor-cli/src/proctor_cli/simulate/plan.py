@@ -8,8 +8,9 @@ face must be missing 5 s, not 5/speed s). A candidate-hour is therefore an hour 
 what the cost is measured against.
 
 A camera anomaly replaces whole camera segments: it starts on a segment boundary (``at_s`` a multiple of
-the segment length) and lasts whole segments (``media.anomaly_seconds``), and it ends at least a segment
-before the exam does, so that the recording really holds it. Telemetry anomalies, the honest focus
+the segment length), lasts its own length (``media.DURATION_S``; honest footage fills the rest of its last
+segment, ``media.anomaly_seconds``), and its segments end at least a segment before the exam does, so that
+the recording really holds it. Telemetry anomalies, the honest focus
 blips and the network drops are on a 1-s grid.
 """
 
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from proctor.common.v1 import common_pb2 as c
-from proctor_cli.simulate.media import Identity, Sources, anomaly_seconds
+from proctor_cli.simulate.media import DURATION_S, Identity, Sources, anomaly_seconds
 
 SECOND_MONITOR = c.INCIDENT_KIND_SECOND_MONITOR
 FOCUS_LOST = c.INCIDENT_KIND_FOCUS_LOST
@@ -167,11 +168,12 @@ def build(cfg: SimConfig, sources: Sources, timeline: Timeline) -> list[Candidat
             telemetry = (SECOND_MONITOR, FOCUS_LOST)[rotation % 2]
             rotation += 1
             seg = cfg.segment_s  # a camera anomaly is whole camera segments, ending a segment before the exam
-            for kind, length, grid, tail in ((camera, float(anomaly_seconds(camera, seg)), seg, TAIL_S + seg),
-                                             (telemetry, float(TELEMETRY_S[telemetry]), 1, TAIL_S)):
-                at = _place(rng, exam_s, taken, length, grid, tail)
+            for kind, length, footage, grid, tail in (
+                    (camera, DURATION_S[camera], anomaly_seconds(camera, seg), seg, TAIL_S + seg),
+                    (telemetry, TELEMETRY_S[telemetry], TELEMETRY_S[telemetry], 1, TAIL_S)):
+                at = _place(rng, exam_s, taken, float(footage), grid, tail)
                 if at is not None:
-                    plan.injections.append(Injection(kind, at, length, variant=rotation))
+                    plan.injections.append(Injection(kind, at, float(length), variant=rotation))
         elif rng.random() < 0.5:
             at = _place(rng, exam_s, taken, 1.0)
             if at is not None:

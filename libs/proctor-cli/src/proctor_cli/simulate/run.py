@@ -43,7 +43,7 @@ from proctor_cli.bench.common import TopicWatcher, bearer
 from proctor_cli.demo import console_url
 from proctor_cli.local import SERVICES, LocalStack
 from proctor_cli.simulate import liveness, measure, plan, report
-from proctor_cli.simulate.candidate import SimCandidate, Stubs
+from proctor_cli.simulate.candidate import SimCandidate, Stubs, until
 from proctor_cli.simulate.media import sources
 from proctor_cli.simulate.proctor import SimDesk
 from proctor_cli.simulate.studio import StudioMedia
@@ -65,6 +65,10 @@ from proctor_runtime.topics import (
 SETTLE_INPUTS = {"media-worker": {MEDIA_SEGMENTS_RECEIVED.name},
                  "anomaly": {MEDIA_SEGMENTS_STORED.name, MEDIA_STILLS.name, CLIENT_TELEMETRY.name},
                  "notify": {INCIDENTS.name}}
+# the steady window: the part of the exam (as fractions of it) whose CPU is only the running cost of
+# recording (logins, late entries and room scans are over, the final uploads not begun): see
+# ``report.cpu_projection``
+STEADY_WINDOW = (0.4, 0.95)
 ORDER = ["exam-session", "auth-face", "media-ingest", "media-worker", "anomaly", "notify"]
 Hook = Callable[["Simulation"], Coroutine[Any, Any, None]]
 
@@ -125,6 +129,7 @@ class Simulation:
         self.channels: list[grpc.aio.Channel] = []
         self.cpu_start: dict[str, float] = {}
         self.cpu_end: dict[str, float] = {}
+        self.steady: list[tuple[datetime, dict[str, float]]] = []  # (time, CPU) at the steady window's ends
         self.cpu_of_dead: dict[str, float] = {}  # CPU of processes crashed and replaced during the run
         self.candidate_stubs: dict[str, Stubs] = {}
         self.wall = (0.0, 0.0)
@@ -204,6 +209,7 @@ class Simulation:
         self.people = [SimCandidate(p, self.candidate_stubs.get(p.cid, self.stubs), self.sitting_id, tl,
                                     cfg.questions, self.media, self.log) for p in self.plans]
         during = [asyncio.create_task(h(self)) for h in self.hooks.during]
+        during.append(asyncio.create_task(self._steady_window()))
         await asyncio.gather(*(person.run(self.repertoires.get(person.plan.identity.name))
                                for person in self.people), *during)
         await self._settle()
@@ -266,6 +272,14 @@ class Simulation:
         self.data["caught_up_s_after_end"] = round((datetime.now(UTC) - self.timeline.end).total_seconds(), 1)
         await asyncio.sleep(2.0)
 
+    async def _steady_window(self) -> None:
+        """CPU of every process at both ends of the steady window."""
+        assert self.timeline is not None
+        start, span = self.timeline.start, self.timeline.end - self.timeline.start
+        for fraction in STEADY_WINDOW:
+            await until(start + span * fraction)
+            self.steady.append((datetime.now(UTC), await asyncio.to_thread(self._cpu_now)))
+
     def _lag(self) -> int:
         return measure.lag(self.infra.kafka_bootstrap, {self.groups[k]: v for k, v in SETTLE_INPUTS.items()})
 
@@ -286,6 +300,17 @@ class Simulation:
     def opened_incident_ids(self) -> set[str]:
         return set(report.detections(self.incidents.values))
 
+    def _cpu_projection(self, used: dict[str, float], outs: dict[str, Any]) -> dict[str, Any]:
+        steady: dict[str, float] = {}
+        steady_hours = 0.0
+        if len(self.steady) == 2:
+            (a, cpu_a), (b, cpu_b) = self.steady
+            steady = {k: cpu_b.get(k, 0.0) - v for k, v in cpu_a.items()}
+            steady_hours = sum(report.overlap_s(o.recording_from, o.recording_from + timedelta(seconds=o.recording_s),
+                                                a, b) for o in outs.values() if o.recording_from) / 3600
+        hours = sum(o.recording_s for o in outs.values()) / 3600
+        return report.cpu_projection(used, steady, steady_hours, hours, self.cfg.candidates, self.cfg.minutes / 60)
+
     # --- report -----------------------------------------------------------------------------------------
     async def report(self) -> dict[str, Any]:
         assert self.timeline is not None
@@ -300,6 +325,7 @@ class Simulation:
         states, lost_answers, acked_answers = await self._answers_and_states(outs)
         media = report.media_loss(await self.manifests())
         used = {k: round(self.cpu_end.get(k, 0.0) - v, 2) for k, v in self.cpu_start.items()}
+        cpu = self._cpu_projection(used, outs)
         stored = report.tree_bytes(self.storage)
         logins: dict[str, int] = {}
         for o in outs.values():
@@ -316,11 +342,11 @@ class Simulation:
             "false_alarms_per_honest_hour": acc["false_alarms_per_honest_hour"],
             "e2e_p50_ms": lat["e2e_p50_ms"], "e2e_p99_ms": lat["e2e_p99_ms"],
             "cpu_seconds_by_process": used,
-            "cpu_seconds_per_candidate_hour_by_process": {k: round(v / hours, 1) if hours else None
-                                                          for k, v in used.items()},
-            "cpu_seconds_per_candidate_hour": round(sum(used.values()) / hours, 1) if hours else None,
-            "cpu_seconds_per_candidate_hour_services": round(sum(v for k, v in used.items() if k in SERVICES)
-                                                             / hours, 1) if hours else None,
+            "cpu_seconds_per_candidate_hour_by_process": cpu["by_process"],
+            "cpu_seconds_per_candidate_hour": cpu["cpu_seconds_per_candidate_hour"],
+            "cpu_seconds_per_candidate_hour_services": round(sum(v for k, v in cpu["by_process"].items()
+                                                                 if k in SERVICES), 1),
+            "cpu": cpu,
             "bytes_stored": stored, "bytes_stored_per_candidate_hour": round(stored / hours) if hours else None,
             "media_bytes_lost": media["media_bytes_lost"],
             "media_bytes_acknowledged": media["media_bytes_acknowledged"],

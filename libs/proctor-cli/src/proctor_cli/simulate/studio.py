@@ -73,8 +73,9 @@ class StudioMedia:
 def camera_feed(normal: Footage, anomalies: list[tuple[plan.Injection, Footage]], segment_s: int) -> Feed:
     """A candidate's camera: their footage, with each injected anomaly's segments from the segment its
     ``at_s`` falls in (a segment boundary). Recording an anomaly segment sets the injection's ground truth:
-    the capture start of its first segment and the capture end of its last. The stills of a segment come
-    from the same footage as the segment (an anomaly's show the anomaly)."""
+    the capture start of its first segment, and the capture time ``seconds`` (the anomaly's own length) into
+    it as the end, reached in the segment that holds it (honest footage fills the rest of that segment). The
+    stills of a segment come from the same footage as the segment (an anomaly's show the anomaly)."""
     windows = [(inj, int(inj.at_s // segment_s), footage) for inj, footage in anomalies]
 
     def at(i: int) -> tuple[plan.Injection | None, Footage, int]:
@@ -88,7 +89,9 @@ def camera_feed(normal: Footage, anomalies: list[tuple[plan.Injection, Footage]]
         if inj is not None:
             if j == 0:
                 inj.start = start
-            inj.end = start + timedelta(seconds=segment_s)
+            shown = inj.seconds - j * segment_s  # what is left of the anomaly when this segment starts
+            if shown > 0:
+                inj.end = start + timedelta(seconds=min(segment_s, shown))
         return footage.segments[j]
 
     def stills(i: int) -> list[bytes]:
