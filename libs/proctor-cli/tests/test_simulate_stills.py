@@ -14,6 +14,7 @@ import grpc
 import numpy as np
 import pytest
 
+from media_ingest.config import Settings as MediaIngestSettings
 from proctor.common.v1 import common_pb2 as c
 from proctor.media.v1 import media_ingest_pb2 as mpb
 from proctor_cli.simulate import command, plan, report
@@ -292,11 +293,16 @@ def test_report_counts_stills_per_stream_kind():
 
 
 def test_default_segment_lengths():
-    cfg = plan.SimConfig()
-    assert (cfg.segment_s, cfg.phone_segment_s, cfg.screen_segment_s) == (10, 10, 10)
+    # media-ingest's 30 s when the compressed exam leaves room for them, 10 s in a short one; or as asked
+    long, short = plan.SimConfig(speed=30), plan.SimConfig(speed=60)
+    assert (long.segment_s, long.phone_segment_s, long.screen_segment_s) == (30, 30, 30)
+    assert (short.segment_s, short.phone_segment_s, short.screen_segment_s) == (10, 10, 10)
+    asked = plan.SimConfig(speed=30, segment_s=4)
+    assert (asked.segment_s, asked.phone_segment_s) == (4, 30)
+    assert MediaIngestSettings().segment_seconds(c.STREAM_KIND_DESKTOP_CAMERA) == long.segment_s
     parser = argparse.ArgumentParser()
     command.register(parser.add_subparsers())
     args = parser.parse_args(["simulate"])
-    assert (args.segment_seconds, args.phone_segment_seconds, args.screen_segment_seconds) == (10, 10, 10)
+    assert (args.segment_seconds, args.phone_segment_seconds, args.screen_segment_seconds) == (0, 0, 0)
     assert parser.parse_args(["simulate", "--segment-seconds", "2"]).segment_seconds == 2
     assert Feed(lambda i, _s: b"").stills is None  # the screen and the room scan send no stills

@@ -97,6 +97,42 @@ async def test_consumer_handles_commits_and_a_restart_resumes_at_the_commit(
     assert sorted(seen, key=int) == [str(i) for i in range(30, 40)], "nothing handled twice"
 
 
+async def test_offsets_are_committed_periodically_and_when_stopping(kafka_bootstrap, new_topic, producer):
+    topic = new_topic(partitions=1)
+    group = f"g-{uuid.uuid4().hex[:8]}"
+    seen: list[str] = []
+
+    async def handle(record: Record[StringValue]) -> None:
+        seen.append(record.value.value)
+
+    sub = [Subscription(topic, StringValue, handle)]
+    # a long interval: what is handled waits for the stop to be committed (a crash would re-handle it)
+    slow = ConsumerLoop(kafka_bootstrap, group, "test", sub, producer, commit_interval_s=3600)
+    task = asyncio.create_task(slow.run())
+    await asyncio.wait_for(slow.ready.wait(), 30)
+    for i in range(5):
+        await producer.send(topic, "cand-1", StringValue(value=str(i)))
+    async with asyncio.timeout(30):
+        while len(seen) < 5:
+            await asyncio.sleep(0.05)
+    assert committed(kafka_bootstrap, group, topic, 1)[0] < 0, "handled but not committed yet"
+    await slow.stop()
+    await task
+    assert committed(kafka_bootstrap, group, topic, 1) == [5]
+    # a short one: committed while running, without a stop
+    await producer.send(topic, "cand-1", StringValue(value="5"))
+    quick = ConsumerLoop(kafka_bootstrap, group, "test", sub, producer, commit_interval_s=0.2)
+    task = asyncio.create_task(quick.run())
+    try:
+        async with asyncio.timeout(30):
+            while committed(kafka_bootstrap, group, topic, 1) != [6]:
+                await asyncio.sleep(0.2)
+    finally:
+        await quick.stop()
+        await task
+    assert seen == [str(i) for i in range(6)], "nothing handled twice"
+
+
 async def test_poison_message_goes_to_dlq_and_does_not_block_the_partition(
         kafka_bootstrap, new_topic, producer):
     topic = new_topic(partitions=1)

@@ -64,10 +64,10 @@ def test_one_stills_rules():
 
 def test_stills_settings_by_kind():
     settings = Settings()
-    assert (settings.still_seconds(CAMERA), settings.still_seconds(PHONE)) == (1.0, 1.0)
+    assert (settings.still_seconds(CAMERA), settings.still_seconds(PHONE)) == (1.0, 2.0)
     assert settings.still_seconds(SCREEN) is None and settings.still_seconds(SCAN) is None
     assert Settings(still_interval_s_phone_evidence=0).still_seconds(PHONE) is None
-    assert (settings.segment_seconds(CAMERA), settings.segment_seconds(PHONE)) == (10.0, 10.0)
+    assert (settings.segment_seconds(CAMERA), settings.segment_seconds(PHONE)) == (30.0, 30.0)
 
 
 def test_stream_cache_expires_and_is_bounded():
@@ -264,11 +264,11 @@ async def test_limits_announce_stills_for_the_analysed_kinds(ingest: Ingest):
     c = await ingest.candidate("c0")
     cam = await ingest.open(c, CAMERA)
     lim = cam.limits
-    assert lim.still_interval.ToTimedelta() == timedelta(seconds=1) and lim.segment_duration.seconds == 10
+    assert lim.still_interval.ToTimedelta() == timedelta(seconds=1) and lim.segment_duration.seconds == 30
     assert (lim.still_max_bytes, lim.still_max_side, lim.max_stills_per_call) == (256 * 1024, 640, 64)
     phone = await ingest.open(c, PHONE)
-    assert phone.limits.still_interval.ToTimedelta() == timedelta(seconds=1)
-    assert phone.limits.segment_duration.seconds == 10
+    assert phone.limits.still_interval.ToTimedelta() == timedelta(seconds=2)
+    assert phone.limits.segment_duration.seconds == 30
     for kind in (SCREEN, SCAN):
         other = (await ingest.open(c, kind)).limits
         assert not other.HasField("still_interval") and other.still_max_bytes == 0 and other.max_stills_per_call == 0

@@ -4,16 +4,18 @@ Semantics every service shares (see docs in the README):
 - producer: ``enable.idempotence`` with ``acks=all``; ``send`` resolves only when the broker has
   the record on all in-sync replicas; keys are candidate ids so one candidate's events stay in order.
 - consumer: auto-commit off; a batch is handled (partitions concurrently, each partition in
-  order) and only then committed. A message that cannot be decoded, or whose handler keeps
-  failing, goes to ``<topic>.dlq`` with the error in headers, then its offset is committed: it
-  never blocks the partition and never disappears. A ``TransientError`` (a dependency is down)
-  is retried with backoff until it succeeds or the loop stops (then it is not committed and is
-  handled again after restart).
+  order) and only then committed (handled offsets are committed together at most every
+  ``commit_interval_s``, and when the loop stops or partitions are revoked). A message that
+  cannot be decoded, or whose handler keeps failing, goes to ``<topic>.dlq`` with the error in
+  headers, then its offset is committed: it never blocks the partition and never disappears. A
+  ``TransientError`` (a dependency is down) is retried with backoff until it succeeds or the loop
+  stops (then it is not committed and is handled again after restart).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import threading
@@ -178,6 +180,11 @@ class ConsumerLoop:
     backoff_s: float = 0.2
     max_backoff_s: float = 5.0
     batch_size: int = 200
+    # handled offsets are committed at most this often (and when the loop stops or a partition is revoked)
+    # instead of one synchronous commit, and one write to __consumer_offsets, per batch (most batches of a
+    # live stream are one message). A crash re-handles at most this much input, which the handlers already
+    # tolerate (idempotent by event id); 0 = commit after every batch
+    commit_interval_s: float = 1.0
     on_assign: Callable[[list[tuple[str, int]]], None] | None = None
     on_revoke: Callable[[list[tuple[str, int]]], None] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -201,6 +208,8 @@ class ConsumerLoop:
         }
         config.update(self.extra)
         self._consumer = Consumer(config)
+        self._pending: dict[tuple[str, int], int] = {}  # handled, not yet committed: next offset per partition
+        self._committed_at = time.monotonic()
         self.ready = asyncio.Event()  # set at the first partition assignment
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -214,7 +223,10 @@ class ConsumerLoop:
                 batch = await asyncio.to_thread(self._next_batch)
                 if batch:
                     await self._handle_batch(batch)
+                await self._commit_pending()
         finally:
+            with contextlib.suppress(Exception):
+                await self._commit_pending(force=True)
             await asyncio.to_thread(self._consumer.close)  # leaves the group cleanly
             self._stopped.set()
 
@@ -256,9 +268,16 @@ class ConsumerLoop:
         for key, outcome in zip(by_partition, results, strict=True):
             if outcome.commit_offset is not None:
                 done[key] = outcome.commit_offset
-        offsets = [TopicPartition(topic, partition, offset) for (topic, partition), offset in done.items()]
-        if offsets:
-            await asyncio.to_thread(self._commit, offsets)
+        self._pending.update(done)
+
+    async def _commit_pending(self, force: bool = False) -> None:
+        """Commit the handled offsets when ``commit_interval_s`` has passed since the last commit (or now)."""
+        if not self._pending or (not force and time.monotonic() - self._committed_at < self.commit_interval_s):
+            return
+        offsets = [TopicPartition(topic, partition, offset) for (topic, partition), offset in self._pending.items()]
+        self._pending = {}
+        self._committed_at = time.monotonic()
+        await asyncio.to_thread(self._commit, offsets)
 
     def _commit(self, offsets: list[TopicPartition]) -> None:
         try:
@@ -391,7 +410,13 @@ class ConsumerLoop:
             self._loop.call_soon_threadsafe(self.ready.set)
 
     def _revoked(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        """Called inside ``consume`` (no batch is being handled then): what was handled of the partitions
+        leaving is committed before the new owner takes them."""
         metrics.KAFKA_REBALANCES.labels(self.service, "revoked").inc()
+        leaving = [TopicPartition(tp.topic, tp.partition, self._pending.pop((tp.topic, tp.partition)))
+                   for tp in partitions if (tp.topic, tp.partition) in self._pending]
+        if leaving:
+            self._commit(leaving)
         if self.on_revoke:
             self.on_revoke([(tp.topic, tp.partition) for tp in partitions])
 

@@ -43,18 +43,21 @@ class Settings(BaseServiceSettings):
 
     # segment length announced to clients per stream kind (UploadLimits.segment_duration): the detectors get
     # live stills of the analysed streams (below), so every kind's segments are only the record, and every
-    # segment costs the same fixed work in the pipeline: longer segments are cheaper (screen footage is
-    # only reviewed; the room scan is short)
-    segment_s_desktop_camera: float = Field(default=10.0, ge=0.5, le=60)
-    segment_s_phone_evidence: float = Field(default=10.0, ge=0.5, le=60)
-    segment_s_desktop_screen: float = Field(default=10.0, ge=0.5, le=60)
+    # segment costs the same fixed work in the pipeline (~13 ms of CPU over ingest, worker, PostgreSQL and
+    # Kafka, docs/benchmarks.md): 30-s segments cost 8 CPU-s per candidate-hour less than 10-s ones. The
+    # room scan is short.
+    segment_s_desktop_camera: float = Field(default=30.0, ge=0.5, le=60)
+    segment_s_phone_evidence: float = Field(default=30.0, ge=0.5, le=60)
+    segment_s_desktop_screen: float = Field(default=30.0, ge=0.5, le=60)
     segment_s_phone_room_scan: float = Field(default=2.0, ge=0.5, le=60)
 
     # live analysis stills (SubmitStills; UploadLimits.still_*): one JPEG every this many seconds while the
     # stream records, published to Kafka for anomaly; 0 = the kind takes no stills. The screen and the room
-    # scan never take stills.
+    # scan never take stills. The desktop camera's rules are 2-5 s long (one still a second); the phone's
+    # are 5-10 s (phone covered, moved, candidate not visible): a still every 2 s gives each several
+    # samples at half the cost of the stills, their Kafka traffic and their analysis.
     still_interval_s_desktop_camera: float = Field(default=1.0, ge=0, le=60)
-    still_interval_s_phone_evidence: float = Field(default=1.0, ge=0, le=60)
+    still_interval_s_phone_evidence: float = Field(default=2.0, ge=0, le=60)
     still_max_bytes: int = Field(default=256 * 1024, ge=1024, le=3 * MIB)  # one still
     still_max_side: int = Field(default=640, ge=64, le=4096)  # pixels on the longer side (what the detectors use)
     max_stills_per_call: int = Field(default=64, ge=1, le=1000)

@@ -3,10 +3,11 @@
 Face login (liveness answered with the person's own real frames, or the audited staff override when the
 footage cannot show what was asked), exam login, phone binding, the 360° room scan, waiting room, entry,
 three recordings uploaded as they are recorded (camera with the injected anomalies, screen, phone
-evidence; 10-s segments by default) with, for the camera and the phone evidence, a live still every
-second sent as it is captured (``stills.py``), answers (saved online, logged offline during a network
-drop and synced on reconnect; stills and segments kept and sent on reconnect too), telemetry, heartbeats,
-the end and the last uploads. Everything the services acknowledged is kept for the report (answers,
+evidence; segments as long as media-ingest announces) with, for the camera and the phone evidence, a
+live still at the announced interval sent as it is captured (``stills.py``), answers (saved online,
+logged offline during a network drop and synced on reconnect; stills and segments kept and sent on
+reconnect too), telemetry, heartbeats, the end and the last uploads. Everything the services
+acknowledged is kept for the report (answers,
 sealed segments with their hashes, stills sent and accepted); every injected anomaly gets the capture
 times at which it was really shown.
 """
@@ -317,13 +318,16 @@ class SimCandidate:
             self.out.errors += r.notes
 
     async def heartbeats(self, end: datetime) -> None:
+        """Both devices' heartbeats, as often as the server asks (``next_heartbeat_in``; 3 s until it answers)."""
+        every = 3.0
         while now() < end:
             if not self.offline:
                 with contextlib.suppress(grpc.aio.AioRpcError):
                     for kind, md in ((c.DEVICE_KIND_DESKTOP, self.md), (c.DEVICE_KIND_PHONE, self.phone_md)):
-                        await self.stubs.exam.Heartbeat(pb.HeartbeatRequest(**self.ids, device_kind=kind,
-                                                                            client_time=ts(now())), metadata=md)
-            await asyncio.sleep(3)
+                        got = await self.stubs.exam.Heartbeat(pb.HeartbeatRequest(
+                            **self.ids, device_kind=kind, client_time=ts(now())), metadata=md)
+                        every = got.next_heartbeat_in.ToTimedelta().total_seconds() or every
+            await asyncio.sleep(every)
 
     async def answers(self, entered: datetime, end: datetime) -> None:
         span = (end - entered).total_seconds() - 4

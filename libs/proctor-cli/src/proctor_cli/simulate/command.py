@@ -16,10 +16,11 @@ def register(sub: Any) -> None:
     p.add_argument("--cheaters", type=int, default=None, help="default: a fifth of the candidates, at least one")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--minutes", type=float, default=90.0, help="the exam's real duration before compression")
-    p.add_argument("--segment-seconds", type=int, default=10, choices=[1, 2, 4, 10, 30],
-                   help="the desktop camera's segments (media-ingest is told to announce these lengths)")
-    p.add_argument("--phone-segment-seconds", type=int, default=10, choices=[2, 4, 6, 10, 30])
-    p.add_argument("--screen-segment-seconds", type=int, default=10, choices=[2, 4, 6, 10, 30])
+    p.add_argument("--segment-seconds", type=int, default=0, choices=[0, 1, 2, 4, 10, 30],
+                   help="the desktop camera's segments (media-ingest is told to announce these lengths); 0: "
+                        "media-ingest's default of 30 s, or 10 s when the compressed exam is shorter than 150 s")
+    p.add_argument("--phone-segment-seconds", type=int, default=0, choices=[0, 2, 4, 6, 10, 30])
+    p.add_argument("--screen-segment-seconds", type=int, default=0, choices=[0, 2, 4, 6, 10, 30])
     p.add_argument("--verbose", action="store_true", help="narrate the sitting on stderr")
     p.add_argument("--keep-data", action="store_true", help="keep the throwaway databases and recordings")
     p.add_argument("--faults", default="", metavar="all|F,...",

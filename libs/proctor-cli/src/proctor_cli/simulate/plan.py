@@ -2,8 +2,8 @@
 cheats and how (the injected anomalies are the ground truth), who loses the network.
 
 Time: the sitting's rules (login window, last entry, end, upload deadline, abandon grace) are the real
-90-minute sitting's divided by ``speed``. Recordings stay real time: a segment is 10 s of media recorded
-in 10 s (and a live still is sent every second), because the detectors' rules are in media seconds (a
+90-minute sitting's divided by ``speed``. Recordings stay real time: a segment is 30 s of media recorded
+in 30 s (and a live still is sent every second), because the detectors' rules are in media seconds (a
 face must be missing 5 s, not 5/speed s). A candidate-hour is therefore an hour of recording, which is
 what the cost is measured against.
 
@@ -31,6 +31,7 @@ WARM_UP_S = 14  # no injection before: the detectors calibrate the neutral pose 
 APART_S = 8  # between two injections (or an injection and a drop) of one candidate
 TAIL_S = 10  # an injection or a drop ends at least this long before the exam (a camera one: a segment more)
 ROOM_SIZE = 25
+LONG_SEGMENTS_FROM_S = 150  # compressed exam seconds from which the default segments are 30 s
 
 
 def kind_name(kind: int) -> str:
@@ -44,11 +45,21 @@ class SimConfig:
     cheaters: int | None = None  # default: a fifth of the candidates, at least one
     seed: int = 7
     minutes: float = 90.0  # the exam's real duration (compressed by speed)
-    segment_s: int = 10  # the desktop camera's segments (the server announces these lengths: media-ingest's
-    phone_segment_s: int = 10  # SEGMENT_S_* settings are set from here)
-    screen_segment_s: int = 10
+    # the segment lengths of the camera, the phone evidence and the screen (the server announces them:
+    # media-ingest's SEGMENT_S_* settings are set from here); 0 = media-ingest's default (30 s) when the
+    # compressed exam lasts at least LONG_SEGMENTS_FROM_S, else 10 s (a short exam would have no room for
+    # a camera anomaly a segment before its end)
+    segment_s: int = 0
+    phone_segment_s: int = 0
+    screen_segment_s: int = 0
     questions: int = 8
     drop_share: float = 0.1  # candidates who lose the network for a while during the exam
+
+    def __post_init__(self) -> None:
+        auto = 30 if self.minutes * 60 / self.speed >= LONG_SEGMENTS_FROM_S else 10
+        for name in ("segment_s", "phone_segment_s", "screen_segment_s"):
+            if not getattr(self, name):
+                object.__setattr__(self, name, auto)
 
     @property
     def cheater_count(self) -> int:
@@ -92,7 +103,13 @@ class Timeline:
                 "questions": [{"id": f"q{i}", "type": "single_choice", "options": list("ABCD"),
                                "content": f"bank://sim/q{i}"} for i in range(questions)],
                 "policy": {"require_room_scan": True, "abandon_grace": f"{self.abandon_grace.total_seconds():.0f}s",
-                           "heartbeat_interval": "3s"}}
+                           "heartbeat_interval": f"{self.heartbeat_s:.0f}s"}}
+
+    @property
+    def heartbeat_s(self) -> float:
+        """exam-session's default interval (10 s), or less when the compressed abandon grace would not hold
+        two of them."""
+        return max(1.0, min(10.0, self.abandon_grace.total_seconds() // 2))
 
 
 @dataclass
