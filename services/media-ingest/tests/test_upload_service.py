@@ -23,6 +23,16 @@ CAMERA, SCREEN, PHONE, SCAN = (common_pb2.STREAM_KIND_DESKTOP_CAMERA, common_pb2
                                common_pb2.STREAM_KIND_PHONE_EVIDENCE, common_pb2.STREAM_KIND_PHONE_ROOM_SCAN)
 
 
+async def test_uploader_sends_chunks_as_large_as_the_server_allows(ingest: Ingest):
+    c = await ingest.candidate("c0")
+    sid = (await ingest.open(c, CAMERA)).stream.stream_id
+    segs = segments_of(2, 1_500_000, "b")  # a 30-s camera segment is ~1 MB; these need two chunks of 1 MiB
+    up = ingest.uploader(c.desktop, sid)
+    await up.upload(segs)
+    assert up.stats.chunks_sent == 4 and up.stats.sealed_indexes == [0, 1]
+    assert (await up.close(segs)).verification.verified
+
+
 async def test_upload_resume_close_and_verify(ingest: Ingest, kafka_bootstrap):
     c = await ingest.candidate("c0")
     opened = await ingest.open(c, CAMERA, key="cam-1")
@@ -39,6 +49,7 @@ async def test_upload_resume_close_and_verify(ingest: Ingest, kafka_bootstrap):
     assert up2.stats.sealed_indexes == [1, 2], "segment 0 was not sent again"
     closed = await up2.close(segs)
     assert closed.verification.verified and closed.stream.state == pb.STREAM_STATE_VERIFIED, closed
+    assert up2.stats.chunks_sent == 6  # 300,000 bytes in chunks of 100,000 as asked
     # bytes identical in storage; the manifest's chain is the spec's chain over what the client sent
     manifest = await ingest.stub.GetManifest(pb.GetManifestRequest(stream_id=sid), metadata=ingest.staff())
     assert [s.segment_index for s in manifest.segments] == [0, 1, 2]

@@ -79,6 +79,9 @@ def remaining(committed: pb.CommittedOffset, count: int) -> list[tuple[int, int]
     return out
 
 
+DEFAULT_CHUNK_BYTES = 256 * 1024  # when the server announces no max_chunk_bytes
+
+
 @dataclass
 class UploadStats:
     chunks_sent: int = 0
@@ -95,7 +98,10 @@ class StreamUploader:
     stub: pb_grpc.MediaIngestStub
     metadata: Metadata
     stream_id: str
-    chunk_bytes: int = 256 * 1024
+    # bytes of segment data per chunk; 0 = as large as the server allows (``UploadReady.limits.max_chunk_bytes``,
+    # 1 MiB by default): every chunk is a database transaction and a file write on the server, so a 30-s
+    # camera segment (~1 MB) goes in one or two chunks instead of four of 256 KiB
+    chunk_bytes: int = 0
     max_inflight: int = 8
     stats: UploadStats = field(default_factory=UploadStats)
 
@@ -110,7 +116,7 @@ class StreamUploader:
         window = asyncio.Semaphore(self.max_inflight)
         ready_seen = asyncio.Event()
         ended = False
-        state: dict[str, pb.CommittedOffset] = {}
+        state: dict[str, Any] = {}  # from the ready frame: "committed" (CommittedOffset), "limits" (UploadLimits)
 
         async def requests() -> AsyncIterator[pb.UploadChunksRequest]:
             yield pb.UploadChunksRequest(header=pb.UploadHeader(stream_id=self.stream_id))
@@ -118,10 +124,11 @@ class StreamUploader:
             if ended:
                 return
             todo = remaining(state["committed"], len(segments))
+            size = self.chunk_bytes or state["limits"].max_chunk_bytes or DEFAULT_CHUNK_BYTES
             for index, start_at in todo:
                 if only is not None and index not in only:
                     continue
-                for chunk in chunk_messages(self.stream_id, index, segments[index], self.chunk_bytes, start_at):
+                for chunk in chunk_messages(self.stream_id, index, segments[index], size, start_at):
                     await window.acquire()
                     if ended:
                         return
@@ -141,11 +148,12 @@ class StreamUploader:
             window.release()
 
     async def _read_acks(self, call: Any, pending: list[pb.MediaChunk], window: asyncio.Semaphore,
-                         ready_seen: asyncio.Event, state: dict[str, pb.CommittedOffset]) -> pb.CommittedOffset:
+                         ready_seen: asyncio.Event, state: dict[str, Any]) -> pb.CommittedOffset:
         async for frame in call:
             which = frame.WhichOneof("frame")
             if which == "ready":
                 state["committed"] = frame.ready.committed
+                state["limits"] = frame.ready.limits
                 ready_seen.set()
             elif which == "chunk_ack":
                 pending.pop(0)  # acks come in order: the oldest unacknowledged chunk is durable
@@ -158,7 +166,8 @@ class StreamUploader:
                 self.stats.segments_sealed += 1
                 self.stats.sealed_indexes.append(frame.segment_ack.segment_index)
                 self.stats.ack_times.append(asyncio.get_running_loop().time())
-        return state["committed"]
+        committed: pb.CommittedOffset = state["committed"]
+        return committed
 
     async def close(self, segments: Sequence[Segment], reason: int = pb.CLOSE_REASON_COMPLETED,
                     accept_missing: bool = False, note: str = "") -> pb.CloseStreamResponse:

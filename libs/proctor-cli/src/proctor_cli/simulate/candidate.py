@@ -96,7 +96,7 @@ class Recorder:
                 self.fault(f"{name}: the server asks for {asked:g}-s segments, the simulator recorded "
                            f"{self.segment_s}-s ones")
         stream_id = opened.stream.stream_id
-        self.uploader = StreamUploader(self.stubs.media, self.md, stream_id, chunk_bytes=256 * 1024)
+        self.uploader = StreamUploader(self.stubs.media, self.md, stream_id)  # chunks as large as allowed
         limits = StillLimits.announced(opened.limits)
         if limits is not None and self.feed.stills is None:
             self.fault(f"{name}: the server asks for stills of a recording the simulator does not analyse")
