@@ -80,8 +80,6 @@ def test_repertoire_finds_turns_blinks_and_mirrors():
     assert not rep.can(["NOD", "BLINK", "TURN_LEFT"]) and "LOOK_UP" not in rep.moves
 
 
-@pytest.mark.infra
-@pytest.mark.timeout(420)
 def test_cpu_projection_counts_one_off_work_once_per_candidate():
     # 10 candidates, 0.5 candidate-hours recorded in all, 0.25 of them in the steady window; process "a" used
     # 50 CPU-s in the window (200 per candidate-hour running) and 150 in all: 100 for the recording, 50
@@ -97,6 +95,8 @@ def test_cpu_projection_counts_one_off_work_once_per_candidate():
     assert not cut["projected"] and cut["cpu_seconds_per_candidate_hour"] == 300.0
 
 
+@pytest.mark.infra
+@pytest.mark.timeout(420)
 async def test_short_sitting_report_invariants(kafka_broker, postgres, monkeypatch):
     monkeypatch.setenv("PROCTOR_SERVICE_PORT_BASE", str(random.randrange(23000, 26000, 200)))
     topics.ensure_topics(kafka_broker.settings.kafka_bootstrap, topics.new_topics())

@@ -92,7 +92,7 @@ def _never() -> np.ndarray:
 
 
 def test_lengths_are_whole_segments():
-    assert set(DURATION_S.values()) == {10, 30}  # multiples of the camera's default segment
+    assert set(DURATION_S.values()) == {10, 30}  # whole 10-s segments (the short sittings' length)
     assert all(anomaly_seconds(k, 10) == DURATION_S[k] for k in DURATION_S)
     for seg in (1, 2, 4, 10, 30):
         for k, seconds in DURATION_S.items():
@@ -173,7 +173,6 @@ def test_an_anomaly_shorter_than_a_segment_ends_inside_it():
 
 def _check_truth(feed: Feed, inj: plan.Injection, seg: int, count: int, segments: list[bytes], start_s: int,
                  end_s: int) -> None:
-    assert feed.stills is not None
     assert feed.stills is not None
     rec = Recorder(_stubs(None), (), {}, c.STREAM_KIND_DESKTOP_CAMERA, c.MediaFormat(), feed, seg, started=T0)
     for _ in range(count):

@@ -43,9 +43,9 @@ class Settings(BaseServiceSettings):
 
     # segment length announced to clients per stream kind (UploadLimits.segment_duration): the detectors get
     # live stills of the analysed streams (below), so every kind's segments are only the record, and every
-    # segment costs the same fixed work in the pipeline (~13 ms of CPU over ingest, worker, PostgreSQL and
-    # Kafka, docs/benchmarks.md): 30-s segments cost 8 CPU-s per candidate-hour less than 10-s ones. The
-    # room scan is short.
+    # segment costs the same fixed work in the pipeline (upload commit, Kafka events, probe and remux,
+    # database rows; ~13 ms of CPU estimated from one pair of simulated sittings, docs/benchmarks.md): longer
+    # ones are cheaper. The room scan is short.
     segment_s_desktop_camera: float = Field(default=30.0, ge=0.5, le=60)
     segment_s_phone_evidence: float = Field(default=30.0, ge=0.5, le=60)
     segment_s_desktop_screen: float = Field(default=30.0, ge=0.5, le=60)

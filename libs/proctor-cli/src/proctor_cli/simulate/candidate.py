@@ -7,9 +7,8 @@ evidence; segments as long as media-ingest announces) with, for the camera and t
 live still at the announced interval sent as it is captured (``stills.py``), answers (saved online,
 logged offline during a network drop and synced on reconnect; stills and segments kept and sent on
 reconnect too), telemetry, heartbeats, the end and the last uploads. Everything the services
-acknowledged is kept for the report (answers,
-sealed segments with their hashes, stills sent and accepted); every injected anomaly gets the capture
-times at which it was really shown.
+acknowledged is kept for the report (answers, sealed segments with their hashes, stills sent and
+accepted); every injected anomaly gets the capture times at which it was really shown.
 """
 
 from __future__ import annotations

@@ -2,16 +2,16 @@
 cheats and how (the injected anomalies are the ground truth), who loses the network.
 
 Time: the sitting's rules (login window, last entry, end, upload deadline, abandon grace) are the real
-90-minute sitting's divided by ``speed``. Recordings stay real time: a segment is 30 s of media recorded
-in 30 s (and a live still is sent every second), because the detectors' rules are in media seconds (a
+90-minute sitting's divided by ``speed``. Recordings stay real time: a 30-s segment is recorded in 30 s
+(and the live stills are sent as they are captured), because the detectors' rules are in media seconds (a
 face must be missing 5 s, not 5/speed s). A candidate-hour is therefore an hour of recording, which is
 what the cost is measured against.
 
 A camera anomaly replaces whole camera segments: it starts on a segment boundary (``at_s`` a multiple of
 the segment length), lasts its own length (``media.DURATION_S``; honest footage fills the rest of its last
 segment, ``media.anomaly_seconds``), and its segments end at least a segment before the exam does, so that
-the recording really holds it. Telemetry anomalies, the honest focus
-blips and the network drops are on a 1-s grid.
+the recording really holds it. Telemetry anomalies, the honest focus blips and the network drops are
+on a 1-s grid.
 """
 
 from __future__ import annotations

@@ -231,7 +231,8 @@ def cpu_projection(total: dict[str, float], steady: dict[str, float], steady_hou
     ``steady + one_off / exam_hours``. The plain quotient (everything over the compressed hours) is kept as
     ``compressed``."""
     compressed = {k: v / hours if hours else 0.0 for k, v in total.items()}
-    if not (steady_hours and candidates and exam_hours):  # no window measured (a sitting cut short)
+    measured = bool(steady_hours and candidates and exam_hours)
+    if not measured:  # no window measured (a sitting cut short): the plain quotient stands
         rate, one_off, projected = compressed, {k: 0.0 for k in total}, compressed
     else:
         rate = {k: steady.get(k, 0.0) / steady_hours for k in total}
@@ -240,7 +241,7 @@ def cpu_projection(total: dict[str, float], steady: dict[str, float], steady_hou
     return {
         "cpu_seconds_per_candidate_hour": round(sum(projected.values()), 1),
         "by_process": {k: round(v, 1) for k, v in projected.items()},
-        "projected": projected is not compressed,
+        "projected": measured,
         "steady_per_candidate_hour": round(sum(rate.values()), 1),
         "steady_by_process": {k: round(v, 1) for k, v in rate.items()},
         "one_off_per_candidate": round(sum(one_off.values()), 2),
@@ -250,7 +251,6 @@ def cpu_projection(total: dict[str, float], steady: dict[str, float], steady_hou
         "compressed": round(sum(compressed.values()), 1) if hours else None,
         "compressed_by_process": {k: round(v, 1) for k, v in compressed.items()},
     }
-
 
 
 def tree_bytes(root: Path) -> int:
