@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from media_ingest.processing import probe, rules
+from media_ingest.processing import fmp4, probe, rules
 from media_ingest.processing.config import MediaSettings
 from media_ingest.processing.normalise import MediaError, Normalised, normalise
 from proctor.events.v1 import media_pb2 as media
@@ -38,6 +38,13 @@ def process_file(path: Path, expect: rules.Expectation, offset_s: float, out: Pa
     info = rules.SegmentInfo(path.stat().st_size)
     plan = rules.Plan(rules.ABSENT, rules.ABSENT)
     try:
+        try:  # the common upload without PyAV packets; it declines (None) whatever is not that simple
+            fast = fmp4.fast_process(path, expect, offset_s, out, thumbnail, settings)
+        except Exception:  # a bug there costs speed, never the segment: PyAV below is the judge
+            log.exception("fMP4 fast path failed; the PyAV path handles the segment", extra={"path": str(path)})
+            fast = None
+        if fast is not None:
+            return fast
         with probe.demux(path) as seg:
             info, plan = seg.info, rules.plan(seg.info)
             verdict = rules.judge(info, expect, settings)
