@@ -44,8 +44,8 @@ def test_anomaly_and_worker_follow_the_measured_cost_by_hand() -> None:
     # worker: two remuxed H.264 streams at 20.8 CPU-s/h and one VP9 stream transcoded at 9.1x, 2 cores per pod
     worker_cores = 100_000 * (2 * 20.8 / 3600 + 1 / 9.1) / 0.7
     assert result["media-worker"]["pods"] == math.ceil(worker_cores / 2)
-    # auth-face: the login wave, 3x the mean of 100,000 logins in 30 min, 10 frames x (3.3 + 2.9) ms + 3 x 58.6 ms
-    login_s = (10 * 6.2 + 3 * 58.6) / 1000
+    # auth-face: the login wave, 3x the mean of 100,000 logins in 30 min, 10 frames x (4.86 + 4.71) ms + 3 x 6.38 ms
+    login_s = (10 * (4.86 + 4.71) + 3 * 6.38) / 1000
     assert result["auth-face"]["load"]["cpu_s_per_login"] == pytest.approx(login_s, abs=1e-3)
     reverify = f.m("auth_reverify_cpu_s_per_candidate_hour")
     assert result["auth-face"]["pods"] == math.ceil((100_000 * 3 / 1800 * login_s + 100_000 * reverify / 3600) / 0.7)

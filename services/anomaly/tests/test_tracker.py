@@ -534,6 +534,43 @@ def test_phone_stream_visible_moved_covered(pack):
     well_formed(changes)
 
 
+def test_a_calm_phone_is_analysed_every_sixth_second_and_finds_the_same_incidents(pack):
+    """The phone lane's calm period is 6 s (its rules are 5-10 s): a calm phone sending a still every 2 s
+    is analysed on one in three; a turned or covered phone brings the declined stills back, and the
+    incidents are the ones analysing every still gives (same ids, times, revisions)."""
+    scene = webcam_frame(astronaut_portrait(), face_height=200, x=380)
+    panned = np.roll(scene, (30, 90), axis=(0, 1))
+    timeline = [scene] * 12 + [panned] * 5 + [scene] * 9 + [uniform(level=3)] * 4 + [scene] * 8  # 2 s apart
+    images = {2.0 * i: image for i, image in enumerate(timeline)}
+
+    def frame(t: float):
+        return frame_at(t, images[t], kind=c.STREAM_KIND_PHONE_EVIDENCE, segment="phone-1:0")
+
+    def sitting(settings: DetectorSettings) -> tuple[list, CandidateTracker]:
+        tracker, changes = CandidateTracker("sit-1", "cand-1", 1, pack, settings), []
+
+        def earlier(after, before):
+            return [frame(t) for t in images if after < T0 + timedelta(seconds=t) < before]
+
+        for t in images:
+            if tracker.wants(c.STREAM_KIND_PHONE_EVIDENCE, T0 + timedelta(seconds=t)):
+                changes += tracker.on_frame(frame(t), earlier)[0]
+        return changes, tracker
+
+    full, _ = sitting(DetectorSettings(calm_sample_period_s=0, phone_calm_sample_period_s=0, identity_spread=False))
+    changes, tracker = sitting(DetectorSettings(identity_spread=False))
+    assert kinds(full, OPENED) == ["PHONE_CAMERA_MOVED", "PHONE_CAMERA_COVERED"]
+    assert summary(changes) == summary(full)
+    assert tracker.calm_periods[tracker_module.PHONE] == timedelta(seconds=6)
+    assert tracker.counters["frames_declined_calm"] >= 12 and tracker.counters["frames_backfilled"] >= 2
+    # a phone that stays calm: the reference frames, then one still in three
+    quiet = CandidateTracker("sit-1", "cand-1", 1, pack, DetectorSettings(identity_spread=False))
+    analysed = [t for t in range(0, 24, 2) if quiet.wants(c.STREAM_KIND_PHONE_EVIDENCE, T0 + timedelta(seconds=t))
+                and quiet.on_frame(frame_at(float(t), scene, kind=c.STREAM_KIND_PHONE_EVIDENCE,
+                                            segment="phone-1:0"))]
+    assert analysed == [0, 2, 4, 6, 8, 14, 20]  # 5 reference frames, then calm
+
+
 def test_video_backlog_does_not_outrun_the_focus_gained_report(monkeypatch, pack):
     """After a reconnect the video and the telemetry backlogs race: frames 10 s past a FOCUS_LOST must
     not open FOCUS_LOST before the FOCUS_GAINED (1 s later) is handled; without one it still opens."""

@@ -203,11 +203,6 @@ class ConsumerLoop:
             "isolation.level": "read_committed",
             "partition.assignment.strategy": "cooperative-sticky",
             "session.timeout.ms": 10_000,
-            # the broker answers a fetch once 64 KiB are there or after 100 ms, not at the first record: with
-            # a record every few ms (stills) that is a fetch per ~60 ms instead of one per record, and a
-            # fetch costs the broker work for every partition it names (12 per topic)
-            "fetch.min.bytes": 65_536,
-            "fetch.wait.max.ms": 100,
             "statistics.interval.ms": 5_000,
             "stats_cb": self._stats,
         }

@@ -74,6 +74,10 @@ class DetectorSettings(BaseModel):
     # open, the pose calibrated, no identity confirmation due), only one frame per this many media
     # seconds is decoded and analysed; anything else brings back every sampled frame. 0 = off
     calm_sample_period_s: float = Field(default=3.0, ge=0, description="<= max_sample_gap_s; 0 = every frame")
+    # the phone lane's (its rules are 5-10 s; shortened like the desktop's so that no incident fits between
+    # two analysed frames). Longer than max_sample_gap_s: a run after a calm stretch relies on the declined
+    # frames coming back (the service always gives them: the stream's last stills, or its segment)
+    phone_calm_sample_period_s: float = Field(default=6.0, ge=0, description="0 = every frame")
     # out-of-order frames
     late_tolerance_s: float = Field(default=0.5, ge=0)
     # phone evidence camera

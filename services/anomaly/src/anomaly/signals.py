@@ -423,18 +423,18 @@ class SceneReference:
         gh, gw = SCENE_GRID
         h, w = edges.shape
         ch, cw = h // gh, w // gw
-        changed = counted = 0
-        for i in range(gh):
-            for j in range(gw):
-                a = self.reference[i * ch:(i + 1) * ch, j * cw:(j + 1) * cw]
-                b = edges[i * ch:(i + 1) * ch, j * cw:(j + 1) * cw]
-                sa, sb = float(a.std()), float(b.std())
-                if sa < 2.0 and sb < 2.0:
-                    continue  # flat in both (a wall): no evidence either way
-                counted += 1
-                if sa < 2.0 or sb < 2.0:
-                    changed += 1
-                    continue
-                ncc = float(((a - a.mean()) * (b - b.mean())).mean() / (sa * sb))
-                changed += ncc < 0.4
+
+        def cells(img: np.ndarray) -> np.ndarray:  # (cells, pixels per cell), float64 as numpy's reductions
+            grid = img[:gh * ch, :gw * cw].astype(np.float64).reshape(gh, ch, gw, cw)
+            return grid.transpose(0, 2, 1, 3).reshape(gh * gw, ch * cw)
+
+        a, b = cells(self.reference), cells(edges)
+        da, db = a - a.mean(axis=1, keepdims=True), b - b.mean(axis=1, keepdims=True)
+        sa, sb = np.sqrt((da * da).mean(axis=1)), np.sqrt((db * db).mean(axis=1))
+        flat_a, flat_b = sa < 2.0, sb < 2.0
+        counted = int((~(flat_a & flat_b)).sum())  # flat in both (a wall): no evidence either way
+        one_flat = flat_a ^ flat_b
+        both = ~flat_a & ~flat_b
+        ncc = (da[both] * db[both]).mean(axis=1) / (sa[both] * sb[both])
+        changed = int(one_flat.sum()) + int((ncc < 0.4).sum())
         return changed / counted if counted else 0.0

@@ -17,7 +17,8 @@ order. **Out-of-order rule**: a frame at or before the last frame of its stream 
 Adaptive sampling (``wants``, asked by the sampler before a frame is decoded): while the live lane is
 *calm* (its last frame was normal for every signal, no signal of the lane is pending, open or
 clearing, the neutral pose is calibrated and no identity confirmation is due or face track lost) a
-frame less than ``calm_period`` after the lane's last frame is declined (unless the periodic identity
+frame less than the lane's calm period (``calm_period``: 3 s for the desktop camera, 6 s for the phone,
+whose rules are 5-10 s) after the lane's last frame is declined (unless the periodic identity
 check falls due on it: it stays every ``identity_interval_s``): not decoded, not analysed, its time
 counted as covered. A frame that is abnormal or uncertain for any signal ends the calm: the frames
 declined since the last analysed one are decoded again (``earlier``) and fed first, newest first
@@ -100,11 +101,16 @@ class CandidateTracker:
         self.pack = pack
         self.settings = settings or DetectorSettings()
         self.table = rules(self.settings)
-        self.calm_period = timedelta(seconds=calm_period(self.settings, self.table, sample_period))
+        s = self.settings
+        # per lane: the phone's rules are 5-10 s, the desktop's shortest (MULTIPLE_FACES) 2 s
+        self.calm_periods = {
+            DESKTOP: timedelta(seconds=calm_period(s, self.table, sample_period, DESKTOP_KINDS)),
+            PHONE: timedelta(seconds=calm_period(s, self.table, sample_period, PHONE_KINDS,
+                                                 s.phone_calm_sample_period_s)),
+        }
         self.live: dict[int, Lane] = {k: Lane(k, self.table, self.owner, self.settings)
                                       for k in (DESKTOP, PHONE)}
         self.late: dict[int, Lane] = {}
-        s = self.settings
         join, tolerance = timedelta(seconds=s.max_sample_gap_s), timedelta(seconds=s.late_tolerance_s)
         self.coverage: dict[int, Coverage] = {k: Coverage(join, tolerance) for k in (DESKTOP, PHONE)}
         self.telemetry: dict[int, Machine] = {k: Machine(self.table[k], self.owner, s) for k in TELEMETRY_KINDS}
@@ -137,7 +143,7 @@ class CandidateTracker:
         if last is None or t > last:
             interval = timedelta(seconds=self.settings.identity_interval_s)
             due = live.last_check is not None and t - live.last_check >= interval
-            if last is not None and live.calm and not due and t - last < self.calm_period - CALM_SLACK:
+            if last is not None and live.calm and not due and t - last < self.calm_periods[kind] - CALM_SLACK:
                 self.counters["frames_declined_calm"] += 1
                 live.declined.append(t)
                 cov.add(t)
@@ -572,15 +578,19 @@ def _cover_kind(lane: Lane) -> int:
     return c.INCIDENT_KIND_CAMERA_COVERED if lane.stream_kind == DESKTOP else c.INCIDENT_KIND_PHONE_CAMERA_COVERED
 
 
-def calm_period(settings: DetectorSettings, table: dict[int, Rule], sample_period: float) -> float:
-    """The spacing of a calm lane's frames on a grid of ``sample_period``: ``calm_sample_period_s``,
-    shortened until the frames declined between two analysed ones span less than the shortest run of
-    frames that can open an incident (``open_samples`` frames, lasting ``open_after`` with the half
-    gap credited before it), so that no incident can begin and end unseen (0 = no adaptive sampling)."""
-    p, wanted = sample_period, settings.calm_sample_period_s
+def calm_period(settings: DetectorSettings, table: dict[int, Rule], sample_period: float,
+                kinds: Iterable[int] = (*DESKTOP_KINDS, *PHONE_KINDS), wanted_s: float | None = None) -> float:
+    """The spacing of a calm lane's frames on a grid of ``sample_period``: ``wanted_s`` (default
+    ``calm_sample_period_s``), shortened until the frames declined between two analysed ones span less
+    than the shortest run of frames that can open an incident of ``kinds`` (``open_samples`` frames,
+    lasting ``open_after`` with the half gap credited before it), so that no incident can begin and end
+    unseen (0 = no adaptive sampling). A lane whose stills come less often than ``sample_period`` (the
+    phone's, every 2 s) is on a coarser grid of the same times: its declined frames span no more."""
+    p = sample_period
+    wanted = settings.calm_sample_period_s if wanted_s is None else wanted_s
     if wanted <= 0 or p <= 0:
         return 0.0
-    frame_rules = [table[k] for k in (*DESKTOP_KINDS, *PHONE_KINDS)]
+    frame_rules = [table[k] for k in kinds]
     shortest = min(max((r.open_samples - 1) * p, r.open_after.total_seconds() - p / 2) for r in frame_rules)
     spacing = p * math.ceil((wanted - CALM_SLACK.total_seconds()) / p - 1e-9)
     while spacing > p and spacing - 2 * p >= shortest:
