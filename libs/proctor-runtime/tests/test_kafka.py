@@ -133,6 +133,38 @@ async def test_offsets_are_committed_periodically_and_when_stopping(kafka_bootst
     assert seen == [str(i) for i in range(6)], "nothing handled twice"
 
 
+async def test_a_first_topic_is_handled_before_the_others_in_a_batch(kafka_bootstrap, new_topic, producer):
+    """Kafka orders nothing across topics: a session event and media fetched together would be handled
+    concurrently; a ``first`` subscription's records go before the rest of the batch."""
+    media, session = new_topic(partitions=1), new_topic(partitions=1)
+    for i in range(3):
+        await producer.send(media, "cand-1", StringValue(value=f"m{i}"))
+    for i in range(2):
+        await producer.send(session, "cand-1", StringValue(value=f"s{i}"))
+    batch = read_all(kafka_bootstrap, media, expect=3) + read_all(kafka_bootstrap, session, expect=2)
+    assert len(batch) == 5
+
+    async def handled_in_order(first: bool) -> list[str]:
+        order: list[str] = []
+
+        async def handle(record: Record[StringValue]) -> None:
+            await asyncio.sleep(0)  # the partitions of a group interleave at every await
+            order.append(record.value.value)
+
+        loop = ConsumerLoop(kafka_bootstrap, f"g-{uuid.uuid4().hex[:8]}", "test",
+                            [Subscription(media, StringValue, handle),
+                             Subscription(session, StringValue, handle, first=first)], producer)
+        try:
+            await loop._handle_batch(batch)
+        finally:
+            loop._consumer.close()
+        return order
+
+    assert await handled_in_order(first=True) == ["s0", "s1", "m0", "m1", "m2"]
+    unordered = await handled_in_order(first=False)
+    assert sorted(unordered) == ["m0", "m1", "m2", "s0", "s1"] and unordered[0] == "m0"
+
+
 async def test_poison_message_goes_to_dlq_and_does_not_block_the_partition(
         kafka_bootstrap, new_topic, producer):
     topic = new_topic(partitions=1)

@@ -153,12 +153,15 @@ class Subscription:
     """``handler`` takes one record. With ``batch_handler`` the topic's records in a consumed batch
     go to it together, each partition's in order (one transaction for many events); when a batch
     fails, its records go one by one to ``handler`` so a poison message is isolated and
-    dead-lettered alone."""
+    dead-lettered alone. ``first``: in a consumed batch, this topic's records are handled before the
+    other topics' (Kafka orders nothing across topics: e.g. a candidate's session event and their media,
+    fetched together, would otherwise be handled concurrently)."""
 
     topic: str
     message_type: type[ProtoMessage]
     handler: Handler
     batch_handler: BatchHandler | None = None
+    first: bool = False
 
 
 @dataclass
@@ -254,6 +257,14 @@ class ConsumerLoop:
                     log.warning("consumer error", extra={"error": str(err)})
                 continue
             by_partition[(msg.topic() or "", msg.partition() or 0)].append(msg)
+        first = {key: msgs for key, msgs in by_partition.items() if self._by_topic[key[0]].first}
+        rest = {key: msgs for key, msgs in by_partition.items() if key not in first}
+        for group in (first, rest):
+            if group:
+                self._pending.update(await self._handle_group(group))
+
+    async def _handle_group(self, by_partition: dict[tuple[str, int], list[Message]]) -> dict[tuple[str, int], int]:
+        """Handle these partitions' records concurrently (each partition's in order); the next offsets."""
         done: dict[tuple[str, int], int] = {}
         # a batch handler gets the whole topic's share of the batch at once (each partition's
         # records in order): one transaction for many partitions, not one per partition
@@ -268,7 +279,7 @@ class ConsumerLoop:
         for key, outcome in zip(by_partition, results, strict=True):
             if outcome.commit_offset is not None:
                 done[key] = outcome.commit_offset
-        self._pending.update(done)
+        return done
 
     async def _commit_pending(self, force: bool = False) -> None:
         """Commit the handled offsets when ``commit_interval_s`` has passed since the last commit (or now)."""

@@ -133,7 +133,8 @@ class Anomaly:
         return [Subscription(topics.MEDIA_STILLS.name, media_pb2.MediaStill, self.on_still),
                 Subscription(topics.MEDIA_SEGMENTS_STORED.name, media_pb2.MediaSegmentStored, self.on_segment),
                 Subscription(topics.CLIENT_TELEMETRY.name, telemetry_pb2.ClientTelemetry, self.on_telemetry),
-                Subscription(topics.SESSION_EVENTS.name, session_pb2.SessionEvent, self.on_session)]
+                # a candidate's room and state before their media fetched in the same batch
+                Subscription(topics.SESSION_EVENTS.name, session_pb2.SessionEvent, self.on_session, first=True)]
 
     # --- rebalances (called from the consumer's thread) --------------------------------------
 
