@@ -45,7 +45,7 @@ import av
 
 from media_ingest.processing import containers, rules
 from media_ingest.processing.config import MediaSettings
-from media_ingest.processing.normalise import _AAC_PROFILES, Normalised, avc1, jpeg
+from media_ingest.processing.normalise import AAC_PROFILES, Normalised, avc1, jpeg
 from proctor.common.v1 import common_pb2 as common
 
 if TYPE_CHECKING:
@@ -653,7 +653,7 @@ def _normalised(video: _Track, audio: _Track | None, shifts: dict[int, int], inf
     codecs = [avc1(video.config)]
     if audio is not None:
         fmt.audio_sample_rate = audio.sample_rate
-        codecs.append(f"mp4a.40.{_AAC_PROFILES['LC']}")
+        codecs.append(f"mp4a.40.{AAC_PROFILES['LC']}")
     fmt.mime_type = f'video/mp4; codecs="{",".join(codecs)}"'
     return Normalised(init_size, size, start, end - start, len(keyframes), interval, fmt, True, audio is not None)
 

@@ -37,7 +37,7 @@ from proctor.common.v1 import common_pb2 as common
 
 MP4_OPTIONS = {"movflags": "frag_keyframe+empty_moov+default_base_moof+frag_discont", "use_editlist": "0",
                "avoid_negative_ts": "disabled"}
-_AAC_PROFILES = {"LC": 2, "HE-AAC": 5, "HE-AACv2": 29}
+AAC_PROFILES = {"LC": 2, "HE-AAC": 5, "HE-AACv2": 29}
 
 
 class MediaError(Exception):
@@ -255,7 +255,7 @@ def _describe(out: Path, writer: _Writer, seg: Demuxed) -> Normalised:
         codecs.append(avc1(video.codec_context.extradata or b""))
     if audio is not None:
         fmt.audio_sample_rate = audio.codec_context.sample_rate
-        codecs.append(f"mp4a.40.{_AAC_PROFILES.get(audio.codec_context.profile or 'LC', 2)}")
+        codecs.append(f"mp4a.40.{AAC_PROFILES.get(audio.codec_context.profile or 'LC', 2)}")
     fmt.mime_type = f'video/mp4; codecs="{",".join(codecs)}"' if video else f'audio/mp4; codecs="{",".join(codecs)}"'
     return Normalised(containers.init_size(out), out.stat().st_size, start, end - start, len(keyframes), interval,
                       fmt, video is not None, audio is not None)
