@@ -50,6 +50,44 @@ async def test_incident_reaches_the_proctor_of_its_room_only(notify):
         s.cancel()
 
 
+async def test_an_incident_ahead_of_its_candidates_room_reaches_the_room_once_the_room_is_known(notify):
+    """The detector and the session service publish on different topics: an incident can reach notify
+    before the candidate's room. The chief proctor sees it at once; the room's proctor as soon as the
+    roster knows the room, with the room in the incident itself (feed and listing)."""
+    mine = notify.feed(notify.proctor("R1"))
+    chief = notify.feed(notify.chief())
+    await snapshot(mine)
+    await snapshot(chief)
+    incident = notify.incident("c9")
+    await notify.publish(incident)
+    early = await chief.until(lambda i: is_incident(i, incident.incident_id))
+    assert early[-1].incident.incident.incident.room_id == ""
+
+    await notify.register("c9", "R1")
+    got = await mine.until(is_incident)  # the first incident the room's proctor sees is the placed one
+    assert got[-1].incident.incident.incident.incident_id == incident.incident_id
+    assert got[-1].incident.kind == pb.INCIDENT_UPDATE_KIND_UPDATED
+    view = got[-1].incident.incident
+    assert view.incident.room_id == "R1" and view.revision == 2 and view.active
+    placed = await chief.until(lambda i: is_incident(i, incident.incident_id))
+    assert placed[-1].incident.incident.incident.room_id == "R1"
+    listed = await notify.stub.ListIncidents(pb.ListIncidentsRequest(sitting_id=notify.sitting_id, room_ids=["R1"]),
+                                             metadata=notify.proctor("R1"))
+    assert [(v.incident.incident_id, v.incident.room_id) for v in listed.incidents] == [(incident.incident_id, "R1")]
+    # the room is filled once: a later state change of the candidate adds nothing, and the detector's
+    # next revision (still without a room) keeps it
+    await notify.transition("c9", c.CANDIDATE_STATE_LOGGED_IN)
+    await mine.until(lambda i: i.WhichOneof("item") == "candidate" and i.candidate.candidate.state == (
+        c.CANDIDATE_STATE_LOGGED_IN))
+    incident.end_time.CopyFrom(incident.detected_at)
+    await notify.publish(incident, incident_pb2.INCIDENT_CHANGE_CLOSED)
+    closed = await mine.until(is_incident)
+    assert closed[-1].incident.kind == pb.INCIDENT_UPDATE_KIND_CLOSED
+    assert closed[-1].incident.incident.incident.room_id == "R1" and closed[-1].incident.incident.revision == 3
+    for s in (mine, chief):
+        s.cancel()
+
+
 async def test_resume_delivers_exactly_what_was_missed(notify):
     await notify.register("c1", "R1")
     md = notify.proctor("R1")

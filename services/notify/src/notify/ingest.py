@@ -160,10 +160,8 @@ class Ingest:
                     " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (sitting_id, candidate_id) DO UPDATE SET"
                     " room_id = EXCLUDED.room_id, state_version = EXCLUDED.state_version, snapshot = EXCLUDED.snapshot",
                     [(s, c, snap.room_id, v, snap.SerializeToString()) for (s, c), (v, snap) in changed.items()])
-                # incidents that arrived before the candidate's room was known get it now
-                await c.executemany(
-                    "UPDATE incidents SET room_id = %s WHERE sitting_id = %s AND candidate_id = %s AND room_id = ''",
-                    [(snap.room_id, s, c) for (s, c), (_, snap) in changed.items() if snap.room_id])
+            await _place_roomless_incidents(conn, appends, {k: snap.room_id for k, (_, snap) in changed.items()
+                                                             if snap.room_id}, self.clock())
 
         await self._commit(work)
 
@@ -216,6 +214,31 @@ async def save_views(conn: AsyncConnection, views: list[pb.IncidentView]) -> Non
               v.incident.kind, v.incident.severity, v.status, v.verdict,
               from_ts(v.incident.start_time) if v.incident.HasField("start_time") else from_ts(v.first_seen_at),
               v.revision, v.detection_revision, v.SerializeToString()) for v in views])
+
+
+async def _place_roomless_incidents(conn: AsyncConnection, appends: Appends, rooms: dict[tuple[str, str], str],
+                                    now: datetime) -> None:
+    """Incidents that reached notify before their candidate's room (the detector and the session service
+    publish on different topics, which are not ordered with each other) get the room now, and the room's
+    proctors get them in their feed: until then only the chief proctors of the sitting saw them."""
+    if not rooms:
+        return
+    cur = await conn.execute(
+        "SELECT view FROM incidents WHERE room_id = '' AND (sitting_id, candidate_id) IN"
+        " (SELECT * FROM unnest(%s::text[], %s::text[])) ORDER BY start_time FOR UPDATE",
+        ([k[0] for k in rooms], [k[1] for k in rooms]))
+    views = [pb.IncidentView.FromString(v) for (v,) in await cur.fetchall()]
+    if not views:
+        return
+    source_ms = int(now.timestamp() * 1000)
+    for view in views:
+        view.incident.room_id = rooms[(view.incident.sitting_id, view.incident.candidate_id)]
+        view.revision += 1
+        item = pb.ProctorFeedItem(incident=pb.IncidentUpdate(kind=pb.INCIDENT_UPDATE_KIND_UPDATED, incident=view))
+        appends.feed.append(FeedRow(view.incident.sitting_id, pb.FEED_ITEM_KIND_INCIDENT, view.incident.room_id,
+                                    view.incident.candidate_id, view.incident.severity, source_ms, item))
+    await save_views(conn, views)
+    metrics.INCIDENTS_APPLIED.labels("room_filled").inc(len(views))
 
 
 async def _rooms(conn: AsyncConnection, keys: set[tuple[str, str]]) -> dict[tuple[str, str], str]:

@@ -23,7 +23,8 @@ DISCONNECTS = Counter(
     "Streams ended, by kind and reason (client_gone, too_slow, shutdown, error)", ["kind", "reason"])
 INCIDENTS_APPLIED = Counter(
     "notify_incident_events_total",
-    "Incident events consumed, by outcome (applied, stale, duplicate)", ["outcome"])
+    "Incident events consumed, by outcome (applied, duplicate, invalid; room_filled: an incident given its room late)",
+    ["outcome"])
 INCIDENT_ACTIONS = Counter(
     "notify_incident_actions_total", "Proctor handling actions, by action", ["action"])
 NOTICES_SENT = Counter(
