@@ -23,7 +23,7 @@ MS = MediaSettings()
 H264_AAC = common.MediaFormat(container=common.MEDIA_CONTAINER_FMP4, video_codec=common.VIDEO_CODEC_H264,
                               audio_codec=common.AUDIO_CODEC_AAC)
 # a 30-s desktop segment made by `proctor simulate` (proctor_cli.simulate.media.CACHE_VERSION), when present
-SIM = InfraSettings().state / "cache" / "simulate-v2" / "normal-lp_d3-30s" / "seg0000.mp4"
+SIM = InfraSettings().state / "cache" / "simulate-v3" / "normal-lp_d3-30s" / "seg0000.mp4"
 # 1e5 s: past 2**32 ticks of a 48-kHz audio timescale (a version-0 tfdt must become version 1)
 OFFSETS = [0.0, 12.345, 100_000.25]
 

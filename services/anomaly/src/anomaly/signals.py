@@ -278,6 +278,13 @@ def judge_desktop(stats: FrameStats, faces: FaceSignals | None, cal: Calibration
         out[c.INCIDENT_KIND_NO_FACE] = (NONE if is_covered or is_dark else
                                         Observation(True, 0.7, 0.8 if stats.mean >= 60 else 0.6, "no face in view",
                                                     {"face_count": "0"}))
+    elif faces.presence < t.min_presence and faces.size_px < t.min_face_px and not (is_covered or is_dark):
+        # the largest "face" is small and the face mesh does not confirm it: a face-like shape in a mirror, a
+        # picture or a pattern of the empty room (it flickers in and out of detection), not a candidate at
+        # their desk. It does not break a run of empty frames, with less confidence than an empty frame
+        out[c.INCIDENT_KIND_NO_FACE] = Observation(
+            True, 0.6, 0.5, f"no clear face (a {faces.size_px:.0f}-px shape the face mesh does not confirm)",
+            {"face_count": "0", "unconfirmed_px": f"{faces.size_px:.0f}"})
     else:
         out[c.INCIDENT_KIND_NO_FACE] = NORMAL
     out[c.INCIDENT_KIND_MULTIPLE_FACES] = (

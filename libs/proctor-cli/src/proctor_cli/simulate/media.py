@@ -44,7 +44,7 @@ from proctor_runtime.devinfra import repo_root
 FPS = 15
 W, H = 640, 360
 FIT = f"scale={W}:{H}:force_original_aspect_ratio=decrease,pad={W}:{H}:(ow-iw)/2:(oh-ih)/2,fps={FPS}"
-CACHE_VERSION = "simulate-v2"  # v2: 10-s anomaly lengths, footage looped to whole segments, stills
+CACHE_VERSION = "simulate-v3"  # v2: 10-s anomaly lengths, footage looped to whole segments, stills; v3: pai away window
 NORMAL_MIN_S = 20  # the honest footage is looped to at least this long (then to whole segments)
 STILL_QUALITY = 80  # JPEG quality of the live analysis stills
 
@@ -106,7 +106,7 @@ def identities(cache: Path) -> list[Identity]:
     return [
         Identity("lp_d3", v / "lp_d3.mp4", liveness_clip=v / "lp_d3.mp4"),
         Identity("lamia", lamia, (5.4, 10.0), liveness_clip=lamia, away=(lamia, [(0.0, 1.2), (3.1, 5.1)])),
-        Identity("pai", v / "pai_center_focus.mp4", away=(v / "pai_center_left_center.mp4", [(6.3, 11.2)])),
+        Identity("pai", v / "pai_center_focus.mp4", away=(v / "pai_center_left_center.mp4", [(5.7, 10.3)])),
         Identity("lp_d12", v / "lp_d12.mp4", liveness_clip=v / "lp_d12.mp4"),
         Identity("lp_d18", v / "lp_d18.mp4", liveness_clip=v / "lp_d18.mp4"),
         Identity("lp_d19", v / "lp_d19.mp4", liveness_clip=v / "lp_d19.mp4"),
