@@ -42,8 +42,10 @@ async def build(settings: Settings, clock: Callable[[], datetime] = utcnow,
     host.add_servicer(notify_pb2_grpc.add_NotifyServicer_to_server, NotifyServicer(logic))
     host.consumers.append(ConsumerLoop(settings.kafka_bootstrap, settings.kafka_group_id, settings.service_name,
                                        ingest.subscriptions(), producer, max_attempts=settings.kafka_handler_retries,
-                                       batch_size=500, extra={"auto.offset.reset": settings.kafka_offset_reset,
-                                                              "fetch.wait.max.ms": 20}))
+                                       # librdkafka's fetch wait (500 ms): a record completes a waiting fetch at
+                                       # once; a short wait only makes an idle consumer fetch more often (20 ms:
+                                       # 49 fetches/s, 70 % of the broker's fetches in a 50-candidate sitting)
+                                       batch_size=500, extra={"auto.offset.reset": settings.kafka_offset_reset}))
     store = objects if objects is not None else open_store(settings.storage)
     tasks: list[asyncio.Task[None]] = []
     console: list[object] = []
