@@ -74,6 +74,11 @@ async def test_an_incident_ahead_of_its_candidates_room_reaches_the_room_once_th
     listed = await notify.stub.ListIncidents(pb.ListIncidentsRequest(sitting_id=notify.sitting_id, room_ids=["R1"]),
                                              metadata=notify.proctor("R1"))
     assert [(v.incident.incident_id, v.incident.room_id) for v in listed.incidents] == [(incident.incident_id, "R1")]
+    detail = await notify.stub.GetIncident(pb.GetIncidentRequest(incident_id=incident.incident_id),
+                                           metadata=notify.proctor("R1"))
+    assert [(a.kind, a.revision) for a in detail.history] == [(pb.INCIDENT_ACTION_KIND_OPENED, 1),
+                                                              (pb.INCIDENT_ACTION_KIND_UPDATED, 2)]
+    assert detail.history[1].note.startswith("room R1")
     # the room is filled once: a later state change of the candidate adds nothing, and the detector's
     # next revision (still without a room) keeps it
     await notify.transition("c9", c.CANDIDATE_STATE_LOGGED_IN)

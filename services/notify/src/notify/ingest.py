@@ -231,13 +231,20 @@ async def _place_roomless_incidents(conn: AsyncConnection, appends: Appends, roo
     if not views:
         return
     source_ms = int(now.timestamp() * 1000)
+    actions: list[tuple[str, bytes]] = []
     for view in views:
         view.incident.room_id = rooms[(view.incident.sitting_id, view.incident.candidate_id)]
         view.revision += 1
         item = pb.ProctorFeedItem(incident=pb.IncidentUpdate(kind=pb.INCIDENT_UPDATE_KIND_UPDATED, incident=view))
         appends.feed.append(FeedRow(view.incident.sitting_id, pb.FEED_ITEM_KIND_INCIDENT, view.incident.room_id,
                                     view.incident.candidate_id, view.incident.severity, source_ms, item))
+        actions.append((view.incident.incident_id, pb.IncidentAction(  # every revision is in the history
+            kind=pb.INCIDENT_ACTION_KIND_UPDATED, at=ts(now), revision=view.revision,
+            actor=common_pb2.Actor(kind=common_pb2.ACTOR_KIND_SERVICE, id="notify"),
+            note=f"room {view.incident.room_id} (known after the incident)").SerializeToString()))
     await save_views(conn, views)
+    async with conn.cursor() as c:
+        await c.executemany("INSERT INTO incident_actions (incident_id, action) VALUES (%s, %s)", actions)
     metrics.INCIDENTS_APPLIED.labels("room_filled").inc(len(views))
 
 
