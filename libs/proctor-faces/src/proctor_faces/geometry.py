@@ -9,18 +9,18 @@ import numpy as np
 
 
 def letterbox(frame_bgr: np.ndarray, size: int) -> tuple[np.ndarray, float, int, int]:
-    """Fit the frame into a ``size`` x ``size`` RGB float32 canvas (black borders, centred).
-    Returns the canvas in [0, 255], the scale and the left/top padding in canvas pixels."""
+    """Fit the frame into a ``size`` x ``size`` RGB canvas (black borders, centred), as a detector's input:
+    a (1, size, size, 3) float32 tensor scaled to [-1, 1] (black = -1). Returns it, the scale and the
+    left/top padding in canvas pixels. Only the resized picture is converted (the borders are filled)."""
     h, w = frame_bgr.shape[:2]
     scale = size / max(h, w)
     nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
     interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    resized = cv2.resize(frame_bgr, (nw, nh), interpolation=interp)
-    canvas = np.zeros((size, size, 3), np.uint8)
+    resized = cv2.cvtColor(cv2.resize(frame_bgr, (nw, nh), interpolation=interp), cv2.COLOR_BGR2RGB)
     px, py = (size - nw) // 2, (size - nh) // 2
-    canvas[py:py + nh, px:px + nw] = resized
-    rgb = cv2.cvtColor(canvas, cv2.COLOR_BGR2RGB).astype(np.float32)
-    return rgb, scale, px, py
+    tensor = np.full((1, size, size, 3), -1.0, np.float32)
+    tensor[0, py:py + nh, px:px + nw] = resized / np.float32(127.5) - np.float32(1.0)
+    return tensor, scale, px, py
 
 
 def roi_matrix(center: tuple[float, float], size: float, angle: float, out: int) -> np.ndarray:

@@ -35,20 +35,22 @@ FEATURES = ("chroma_gap", "light_gap", "lip_redness", "texture_ratio", "absence"
 SKIN_AB = 6.0
 
 
-def _patch_stats(lab: np.ndarray, grad: np.ndarray, pts: np.ndarray,
+def _patch_stats(lab_sums: np.ndarray, grad_sums: np.ndarray, pts: np.ndarray,
                  r: int) -> tuple[np.ndarray, np.ndarray]:
-    h, w = lab.shape[:2]
-    means, grads = [], []
-    for x, y in pts:
-        xi, yi = round(float(x)), round(float(y))
-        x0, x1, y0, y1 = max(0, xi - r), min(w, xi + r + 1), max(0, yi - r), min(h, yi + r + 1)
-        if x1 <= x0 or y1 <= y0:
-            continue
-        means.append(lab[y0:y1, x0:x1].reshape(-1, 3).mean(0))
-        grads.append(grad[y0:y1, x0:x1].mean())
-    if not means:
+    """Mean CIELAB and mean gradient of the (2r+1)-px square patch at each point (clipped to the region;
+    patches wholly outside are skipped), from the region's integral images (``cv2.integral``)."""
+    h, w = grad_sums.shape[0] - 1, grad_sums.shape[1] - 1
+    xi, yi = np.round(pts[:, 0]).astype(np.int64), np.round(pts[:, 1]).astype(np.int64)
+    x0, x1 = np.maximum(0, xi - r), np.minimum(w, xi + r + 1)
+    y0, y1 = np.maximum(0, yi - r), np.minimum(h, yi + r + 1)
+    inside = (x1 > x0) & (y1 > y0)
+    if not inside.any():
         return np.zeros((1, 3)), np.zeros(1)
-    return np.array(means), np.array(grads)
+    x0, x1, y0, y1 = x0[inside], x1[inside], y0[inside], y1[inside]
+    area = ((x1 - x0) * (y1 - y0)).astype(np.float64)
+    means = (lab_sums[y1, x1] - lab_sums[y0, x1] - lab_sums[y1, x0] + lab_sums[y0, x0]) / area[:, None]
+    grads = (grad_sums[y1, x1] - grad_sums[y0, x1] - grad_sums[y1, x0] + grad_sums[y0, x0]) / area
+    return means, grads
 
 
 def features(frame_bgr: np.ndarray, points: np.ndarray, presence: float) -> np.ndarray:
@@ -72,9 +74,10 @@ def features(frame_bgr: np.ndarray, points: np.ndarray, presence: float) -> np.n
     grad = cv2.magnitude(cv2.Sobel(grey, cv2.CV_32F, 1, 0), cv2.Sobel(grey, cv2.CV_32F, 0, 1))
     local = (p - (rx0, ry0)) * k
     r = 4
-    up, up_g = _patch_stats(lab, grad, local[UPPER_SKIN], r)
-    lo, lo_g = _patch_stats(lab, grad, local[LOWER], r)
-    lips, _ = _patch_stats(lab, grad, local[LIPS], r)
+    lab_sums, grad_sums = cv2.integral(lab, sdepth=cv2.CV_64F), cv2.integral(grad, sdepth=cv2.CV_64F)
+    up, up_g = _patch_stats(lab_sums, grad_sums, local[UPPER_SKIN], r)
+    lo, lo_g = _patch_stats(lab_sums, grad_sums, local[LOWER], r)
+    lips, _ = _patch_stats(lab_sums, grad_sums, local[LIPS], r)
     skin = np.median(up, 0)
     lower = np.median(lo, 0)
     chroma_gap = float(np.linalg.norm(lower[1:] - skin[1:]))
@@ -89,12 +92,18 @@ def features(frame_bgr: np.ndarray, points: np.ndarray, presence: float) -> np.n
 
 def _skin_share(lab: np.ndarray, local: np.ndarray, idx: list[int], skin: np.ndarray) -> float:
     hull = cv2.convexHull(np.round(local[idx]).astype(np.int32))
-    mask = np.zeros(lab.shape[:2], np.uint8)
-    cv2.fillConvexPoly(mask, hull, 1)
+    # the hull's pixels, found in its bounding box (clipped to the region) rather than the whole region
+    h, w = lab.shape[:2]
+    bx0, by0 = max(0, int(hull[:, 0, 0].min())), max(0, int(hull[:, 0, 1].min()))
+    bx1, by1 = min(w, int(hull[:, 0, 0].max()) + 1), min(h, int(hull[:, 0, 1].max()) + 1)
+    if bx1 <= bx0 or by1 <= by0:
+        return 0.0
+    mask = np.zeros((by1 - by0, bx1 - bx0), np.uint8)
+    cv2.fillConvexPoly(mask, hull - np.array([bx0, by0], np.int32), 1)
     sel = mask.astype(bool)
     if not sel.any():
         return 0.0
-    ab = lab[sel][:, 1:]
+    ab = lab[by0:by1, bx0:bx1][sel][:, 1:]
     return float((np.linalg.norm(ab - skin[1:], axis=1) < SKIN_AB).mean())
 
 

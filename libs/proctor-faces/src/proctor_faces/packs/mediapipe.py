@@ -72,7 +72,9 @@ class _Tflite:
         self.outputs = self.interp.get_output_details()
 
     def run(self, tensor: np.ndarray) -> list[np.ndarray]:
-        self.interp.set_tensor(self.input["index"], tensor[np.newaxis].astype(np.float32))
+        """One input, (H, W, C) or already batched as (1, H, W, C)."""
+        batch = tensor if tensor.ndim == 4 else tensor[np.newaxis]
+        self.interp.set_tensor(self.input["index"], batch.astype(np.float32, copy=False))
         self.interp.invoke()
         return [self.interp.get_tensor(o["index"]) for o in self.outputs]
 
@@ -97,8 +99,8 @@ class BlazeFace:
     def raw(self, frame_bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Every anchor's box (N, 4), keypoints (N, 6, 2) in frame pixels, and score (N,)."""
         size = self.model.size
-        rgb, scale, px, py = geometry.letterbox(frame_bgr, size)
-        outs = self.model.run(rgb / 127.5 - 1.0)
+        tensor, scale, px, py = geometry.letterbox(frame_bgr, size)
+        outs = self.model.run(tensor)
         reg = outs[self._reg].reshape(-1, 8, 2) / size
         scores = _sigmoid(outs[self._cls].reshape(-1))
         centre = reg[:, 0] + self.anchors
