@@ -48,9 +48,8 @@ async def build(settings: Settings, objects: SegmentStore | None = None,
                         # by candidate id), so one tracker sees a candidate's segments and telemetry
                         extra={"auto.offset.reset": settings.kafka_offset_reset,
                                "partition.assignment.strategy": "range",
-                               # the stills come every few ms: the broker answers a fetch once 64 KiB are
-                               # there or after 100 ms, not at the first record (a fetch costs the broker
-                               # work for each of the ~50 partitions it names)
+                               # the stills come every few ms: the broker holds a fetch (config.py's
+                               # KAFKA_FETCH_MIN_BYTES / _WAIT_MS) rather than answering at the first record
                                "fetch.min.bytes": settings.kafka_fetch_min_bytes,
                                "fetch.wait.max.ms": settings.kafka_fetch_wait_ms})
     host.consumers.append(loop)

@@ -80,7 +80,7 @@ class Ingest:
             rooms = await _rooms(conn, {(r.value.incident.sitting_id, r.value.incident.candidate_id)
                                         for r in records if not r.value.incident.room_id})
             changed: dict[str, pb.IncidentView] = {}
-            actions: list[tuple[str, bytes]] = []
+            actions: list[tuple[str, pb.IncidentAction]] = []
             now = self.clock()
             for record in records:
                 event = record.value
@@ -114,16 +114,14 @@ class Ingest:
                 known[inc.incident_id] = changed[inc.incident_id] = view
                 actions.append((inc.incident_id, pb.IncidentAction(
                     kind=ACTION_KIND[kind], at=ts(now), revision=view.revision,
-                    actor=common_pb2.Actor(kind=common_pb2.ACTOR_KIND_SERVICE, id=event.meta.producer),
-                ).SerializeToString()))
+                    actor=common_pb2.Actor(kind=common_pb2.ACTOR_KIND_SERVICE, id=event.meta.producer))))
                 item = pb.ProctorFeedItem(incident=pb.IncidentUpdate(kind=kind, incident=view))
                 appends.feed.append(FeedRow(inc.sitting_id, pb.FEED_ITEM_KIND_INCIDENT, incident.room_id,
                                             inc.candidate_id, incident.severity, record.timestamp_ms, item))
                 metrics.INCIDENTS_APPLIED.labels("applied").inc()
             if changed:
                 await save_views(conn, list(changed.values()))
-                async with conn.cursor() as c:
-                    await c.executemany("INSERT INTO incident_actions (incident_id, action) VALUES (%s, %s)", actions)
+                await save_actions(conn, actions)
 
         await self._commit(work)
 
@@ -216,6 +214,13 @@ async def save_views(conn: AsyncConnection, views: list[pb.IncidentView]) -> Non
               v.revision, v.detection_revision, v.SerializeToString()) for v in views])
 
 
+async def save_actions(conn: AsyncConnection, actions: list[tuple[str, pb.IncidentAction]]) -> None:
+    """Append to incidents' histories: (incident id, action) pairs."""
+    async with conn.cursor() as c:
+        await c.executemany("INSERT INTO incident_actions (incident_id, action) VALUES (%s, %s)",
+                            [(incident_id, action.SerializeToString()) for incident_id, action in actions])
+
+
 async def _place_roomless_incidents(conn: AsyncConnection, appends: Appends, rooms: dict[tuple[str, str], str],
                                     now: datetime) -> None:
     """Incidents that reached notify before their candidate's room (the detector and the session service
@@ -231,7 +236,7 @@ async def _place_roomless_incidents(conn: AsyncConnection, appends: Appends, roo
     if not views:
         return
     source_ms = int(now.timestamp() * 1000)
-    actions: list[tuple[str, bytes]] = []
+    actions: list[tuple[str, pb.IncidentAction]] = []
     for view in views:
         view.incident.room_id = rooms[(view.incident.sitting_id, view.incident.candidate_id)]
         view.revision += 1
@@ -241,10 +246,9 @@ async def _place_roomless_incidents(conn: AsyncConnection, appends: Appends, roo
         actions.append((view.incident.incident_id, pb.IncidentAction(  # every revision is in the history
             kind=pb.INCIDENT_ACTION_KIND_UPDATED, at=ts(now), revision=view.revision,
             actor=common_pb2.Actor(kind=common_pb2.ACTOR_KIND_SERVICE, id="notify"),
-            note=f"room {view.incident.room_id} (known after the incident)").SerializeToString()))
+            note=f"room {view.incident.room_id} (known after the incident)")))
     await save_views(conn, views)
-    async with conn.cursor() as c:
-        await c.executemany("INSERT INTO incident_actions (incident_id, action) VALUES (%s, %s)", actions)
+    await save_actions(conn, actions)
     metrics.INCIDENTS_APPLIED.labels("room_filled").inc(len(views))
 
 

@@ -15,7 +15,7 @@ from psycopg_pool import AsyncConnectionPool
 from notify import cursors, metrics
 from notify.config import Settings
 from notify.hub import Entry, FeedHub, Subscriber
-from notify.ingest import save_views
+from notify.ingest import save_actions, save_views
 from notify.store import Appends, FeedRow, NoticeRow, Store, store_help_message
 from proctor.common.v1 import common_pb2 as c
 from proctor.events.v1 import audit_pb2, messaging_pb2
@@ -274,8 +274,7 @@ class NotifyLogic:
             action.at.CopyFrom(ts(now))
             action.revision = view.revision
             await save_views(conn, [view])
-            await conn.execute("INSERT INTO incident_actions (incident_id, action) VALUES (%s, %s)",
-                               (incident_id, action.SerializeToString()))
+            await save_actions(conn, [(incident_id, action)])
             inc = view.incident
             appends.feed.append(FeedRow(inc.sitting_id, pb.FEED_ITEM_KIND_INCIDENT, inc.room_id, inc.candidate_id,
                                         inc.severity, int(time.time() * 1000), pb.ProctorFeedItem(
@@ -489,10 +488,9 @@ class NotifyLogic:
                                          (req.related_incident_id, req.candidate_id))
                 row = await cur.fetchone()
                 if row is not None:
-                    await conn.execute("INSERT INTO incident_actions (incident_id, action) VALUES (%s, %s)", (
-                        req.related_incident_id, pb.IncidentAction(
-                            kind=pb.INCIDENT_ACTION_KIND_NOTICE_SENT, actor=actor(checked), at=ts(now),
-                            note=req.text.zh or req.text.en, revision=int(row[0])).SerializeToString()))
+                    await save_actions(conn, [(req.related_incident_id, pb.IncidentAction(
+                        kind=pb.INCIDENT_ACTION_KIND_NOTICE_SENT, actor=actor(checked), at=ts(now),
+                        note=req.text.zh or req.text.en, revision=int(row[0])))])
             await self._audit(conn, checked, "notify.notice.send", req.sitting_id, req.candidate_id, "candidate",
                               req.candidate_id, req.text.zh or req.text.en, now)
             await appends.write(conn, now)
